@@ -1,0 +1,1 @@
+"""Readers, preprocessing, HDF5 storage and the PyG dataset."""

@@ -1,0 +1,1 @@
+"""One reader per source format; each returns the canonical keypoint [M, T, V, C]."""

@@ -1,0 +1,125 @@
+r"""The canonical skeleton sample and its PyG graph.
+
+On disk and in every reader a sample is ``keypoint`` float32 ``[M, T, V, C]`` (persons,
+frames, joints, channels), optional ``score`` float32 ``[M, T, V]`` and an integer label.
+A person absent in a frame has all-zero coordinates there (the field's convention).
+
+As a graph (:func:`skeleton_to_data`) a node is one person's joint and its feature is
+its track over time: ``x`` ``[M*V, T, C]``, ``edge_index`` the bones of every person.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+from torch_geometric.data import Data
+
+from skelgraph.graph.edges import bone_edge_index, node_ids
+from skelgraph.graph.layouts import Layout
+
+
+class SkeletonError(ValueError):
+    """Bad skeleton input; the message names the file (or sample) and the problem."""
+
+
+@dataclass
+class SkeletonSequence:
+    r"""One sample as readers return it.
+
+    Attributes:
+        name (str): Sample name (file stem for file-based datasets).
+        keypoint (np.ndarray): float32 ``[M, T, V, C]``; zeros where a person is absent.
+        score (np.ndarray | None): float32 ``[M, T, V]`` detection confidences, if the source
+            has them.
+        label (int): Class id, 0-based; ``-1`` when unknown/unlabelled.
+        meta (dict): Source-specific facts used for splits (``subject``, ``camera``,
+            ``view``, ``setup``...).
+    """
+
+    name: str
+    keypoint: np.ndarray
+    score: np.ndarray | None = None
+    label: int = -1
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def num_persons(self) -> int:
+        return self.keypoint.shape[0]
+
+    @property
+    def num_frames(self) -> int:
+        return self.keypoint.shape[1]
+
+
+def check_keypoint(keypoint: np.ndarray, num_joints: int | None, where: str) -> np.ndarray:
+    r"""Validates a ``[M, T, V, C]`` array and returns it as contiguous float32.
+
+    Raises :class:`SkeletonError` (naming ``where``) for a wrong rank, no frames, no persons,
+    a wrong joint count, or non-finite values.
+    """
+    keypoint = np.asarray(keypoint)
+    if keypoint.ndim != 4:
+        raise SkeletonError(f"{where}: keypoint must be [M, T, V, C], got shape {keypoint.shape}")
+    m, t, v, c = keypoint.shape
+    if m == 0:
+        raise SkeletonError(f"{where}: no persons")
+    if t == 0:
+        raise SkeletonError(f"{where}: empty sequence (0 frames)")
+    if num_joints is not None and v != num_joints:
+        raise SkeletonError(f"{where}: {v} joints per person, the layout has {num_joints}")
+    if c == 0:
+        raise SkeletonError(f"{where}: no coordinate channels")
+    keypoint = np.ascontiguousarray(keypoint, dtype=np.float32)
+    if not np.isfinite(keypoint).all():
+        bad = np.argwhere(~np.isfinite(keypoint))[0]
+        raise SkeletonError(f"{where}: non-finite value (NaN or inf) at person {bad[0]}, frame {bad[1]}, "
+                            f"joint {bad[2]}")
+    return keypoint
+
+
+def skeleton_to_data(keypoint: np.ndarray | Tensor, layout: Layout, label: int | None = None,
+                     score: np.ndarray | Tensor | None = None, **extra: Any) -> Data:
+    r"""Builds the graph of one sample.
+
+    Args:
+        keypoint: ``[M, T, V, C]``.
+        layout: The skeleton format (``V`` must match).
+        label: Class id stored as ``y`` ``[1]`` (omitted when ``None``).
+        score: Optional ``[M, T, V]`` confidences, stored as ``score`` ``[M*V, T]``.
+        **extra: Stored as they are (e.g. ``name``).
+
+    Returns:
+        ``Data`` with ``x`` ``[M*V, T, C]``, ``edge_index`` ``[2, E]`` (bones, both directions),
+        ``joint``/``person``/``part`` long ``[M*V]``, ``y`` ``[1]``, ``num_nodes = M*V``.
+
+    Example:
+        >>> from skelgraph.graph.layouts import COCO17
+        >>> data = skeleton_to_data(np.zeros((2, 8, 17, 2), np.float32), COCO17, label=3)
+        >>> tuple(data.x.shape), tuple(data.edge_index.shape), data.y.tolist()
+        ((34, 8, 2), (2, 64), [3])
+    """
+    keypoint = torch.as_tensor(keypoint, dtype=torch.float32)
+    m, t, v, c = keypoint.shape
+    if v != layout.num_joints:
+        raise SkeletonError(f"keypoint has {v} joints, layout {layout.name!r} has {layout.num_joints}")
+    joint, person, part = node_ids(layout, m)
+    data = Data(
+        x=keypoint.permute(0, 2, 1, 3).reshape(m * v, t, c),
+        edge_index=bone_edge_index(layout, m),
+        joint=joint, person=person, part=part, num_nodes=m * v, **extra)
+    if label is not None:
+        data.y = torch.tensor([int(label)], dtype=torch.long)
+    if score is not None:
+        data.score = torch.as_tensor(score, dtype=torch.float32).permute(0, 2, 1).reshape(m * v, t)
+    return data
+
+
+def data_to_keypoint(data: Data, num_persons: int | None = None) -> Tensor:
+    r"""Inverse of :func:`skeleton_to_data` for one graph: ``x`` ``[M*V, T, C]`` back to
+    ``[M, T, V, C]``."""
+    m = int(data.person.max()) + 1 if num_persons is None else num_persons
+    n, t, c = data.x.shape
+    return data.x.view(m, n // m, t, c).permute(0, 2, 1, 3)

@@ -1,0 +1,1 @@
+"""MessagePassing convolutions, SkeletonMAE, the STRL classifier and losses."""

@@ -1,0 +1,1 @@
+"""Masking, sampling and augmentation transforms (PyG BaseTransform) and their functional twins."""
