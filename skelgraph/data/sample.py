@@ -17,7 +17,7 @@ import torch
 from torch import Tensor
 from torch_geometric.data import Data
 
-from skelgraph.graph.edges import bone_edge_index, node_ids
+from skelgraph.graph.edges import bone_edge_index, hop_distance, node_ids
 from skelgraph.graph.layouts import Layout
 
 
@@ -93,7 +93,9 @@ def skeleton_to_data(keypoint: np.ndarray | Tensor, layout: Layout, label: int |
 
     Returns:
         ``Data`` with ``x`` ``[M*V, T, C]``, ``edge_index`` ``[2, E]`` (bones, both directions),
-        ``joint``/``person``/``part`` long ``[M*V]``, ``y`` ``[1]``, ``num_nodes = M*V``.
+        ``joint``/``person``/``part`` long ``[M*V]``, ``hop`` long ``[M*V]`` (bones from the
+        layout's centre joint; what ST-GCN's spatial partition needs), ``y`` ``[1]``,
+        ``num_nodes = M*V``.
 
     Example:
         >>> from skelgraph.graph.layouts import COCO17
@@ -109,7 +111,8 @@ def skeleton_to_data(keypoint: np.ndarray | Tensor, layout: Layout, label: int |
     data = Data(
         x=keypoint.permute(0, 2, 1, 3).reshape(m * v, t, c),
         edge_index=bone_edge_index(layout, m),
-        joint=joint, person=person, part=part, num_nodes=m * v, **extra)
+        joint=joint, person=person, part=part, hop=hop_distance(layout).repeat(m),
+        num_nodes=m * v, **extra)
     if label is not None:
         data.y = torch.tensor([int(label)], dtype=torch.long)
     if score is not None:
