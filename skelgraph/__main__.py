@@ -1,0 +1,3 @@
+from skelgraph.cli import main
+
+main()

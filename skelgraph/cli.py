@@ -1,0 +1,298 @@
+r"""The ``skelgraph`` command line.
+
+Results go to stdout (a path, a table, a metric); progress bars and logs go to stderr.
+Exit codes: 0 success, 1 an expected failure (one line, no traceback), 2 bad flags.
+"""
+from __future__ import annotations
+
+import contextlib
+import functools
+import multiprocessing as mp
+import platform
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import click
+import numpy as np
+from tqdm.auto import tqdm
+
+from skelgraph import __version__
+
+KINDS = ("ntu", "pyskl", "kinetics", "nwucla", "bvh", "numpy")
+
+
+@contextlib.contextmanager
+def user_errors() -> Iterator[None]:
+    """Turns the library's expected errors (bad files, layouts, splits) into one-line messages."""
+    from skelgraph.data.sample import SkeletonError
+    from skelgraph.data.splits import SplitFileError
+    from skelgraph.graph.layouts import LayoutError
+
+    try:
+        yield
+    except (SkeletonError, LayoutError, SplitFileError, FileNotFoundError) as err:
+        raise click.ClickException(str(err)) from None
+    except KeyError as err:  # our KeyErrors carry a full sentence (unknown split, part...)
+        raise click.ClickException(str(err.args[0]) if err.args else repr(err)) from None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="skelgraph")
+def main() -> None:
+    """Masked graph pre-training (SkeletonMAE) for skeleton action recognition, on PyTorch Geometric."""
+
+
+# ----------------------------------------------------------------------------- preprocess
+
+def _load_one(item: Any, source, options: dict[str, Any]) -> tuple[str, Any]:
+    """Worker: read and preprocess one item; returns ``(name, sequence)`` or ``(name, error)``."""
+    from skelgraph.data.preprocess import preprocess_sequence
+    from skelgraph.data.sample import SkeletonError
+
+    name = source.item_name(item)
+    try:
+        seq = source.load(item)
+        return name, preprocess_sequence(seq, source.layout, **options)
+    except (SkeletonError, OSError, ValueError, KeyError, EOFError, IndexError) as err:
+        message = str(err) or type(err).__name__
+        return name, f"{type(err).__name__}: {message}" if not isinstance(err, SkeletonError) else message
+
+
+@main.command()
+@click.argument("kind", type=click.Choice(KINDS))
+@click.argument("src", type=click.Path(exists=True, path_type=Path))
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--layout", "layout_name", default=None,
+              help="Layout name (ntu25, coco17, openpose18, kinect_v1_20) or a .toml file; "
+                   "default: the source's own.")
+@click.option("--split-file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="Your own splits: JSON {split: [names]} or CSV lines 'name,split'. "
+                   "Replaces the dataset's standard splits.")
+@click.option("--max-persons", default=2, show_default=True, type=click.IntRange(1),
+              help="Persons kept per sample (the most active ones).")
+@click.option("--max-frames", default=None, type=click.IntRange(1),
+              help="Drop frames after this many (default: keep all).")
+@click.option("--exclude-list", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="File of sample names to skip, e.g. NTU's samples_with_missing_skeletons.txt.")
+@click.option("--center/--no-center", default=True, show_default=True,
+              help="Subtract the layout's centre joint.")
+@click.option("--align/--no-align", default=True, show_default=True,
+              help="3D only: rotate so the spine is vertical and the shoulders parallel to x.")
+@click.option("--drop-empty/--keep-empty", default=True, show_default=True,
+              help="Drop frames in which nobody is present.")
+@click.option("--workers", default=0, show_default=True, type=click.IntRange(0),
+              help="Parallel reader processes (0 = read in this process).")
+@click.option("--strict", is_flag=True, help="Fail if any file cannot be read (default: skip and report it).")
+def preprocess(kind: str, src: Path, out: Path, layout_name: str | None, split_file: Path | None,
+               max_persons: int, max_frames: int | None, exclude_list: Path | None, center: bool,
+               align: bool, drop_empty: bool, workers: int, strict: bool) -> None:
+    """Read a KIND dataset at SRC (a folder, or a file/archive) into one HDF5 file OUT.
+
+    \b
+    KIND    SRC
+    ntu     folder of NTU RGB+D *.skeleton files (CRLF or LF)
+    pyskl   a PYSKL-style .pkl (2D pose datasets: NTU-2D HRNet, FineGym, ...)
+    kinetics  folder of Kinetics-skeleton / OpenPose *.json (+ *_label.json, label_name.txt)
+    nwucla  NW-UCLA all_sqe folder of *.json, or all_sqe.tar.gz as it is
+    bvh     folder of *.bvh motion-capture files (or one file)
+    numpy   folder of *.npy ([M,T,V,C] or [T,V,C]) / *.npz (keypoint, score, label)
+
+    Files that cannot be read are skipped and listed, with the reason, in OUT.report.txt
+    (use --strict to stop at the first one). The standard splits (NTU x-sub/x-view/x-set,
+    NW-UCLA cross-view, PYSKL's own) are stored in the file.
+    """
+    from skelgraph.data.h5 import write_h5
+    from skelgraph.data.sample import SkeletonError
+    from skelgraph.data.sources import open_source
+    from skelgraph.data.splits import STANDARD_SPLITS, read_split_file
+
+    with user_errors():
+        source = open_source(kind, src, layout=layout_name)
+        if not source.items:
+            raise click.ClickException(f"{src}: no {kind} samples found")
+        splits: Any = source.splits or STANDARD_SPLITS.get(kind)
+        if split_file is not None:
+            splits = read_split_file(split_file)
+        excluded: set[str] = set()
+        if exclude_list is not None:
+            excluded = {line.strip() for line in exclude_list.read_text().splitlines() if line.strip()}
+        items = [it for it in source.items if source.item_name(it) not in excluded]
+        options = dict(max_persons=max_persons, drop_empty=drop_empty, center=center, align=align)
+        failures: list[tuple[str, str]] = []
+
+        def good_samples() -> Iterator[Any]:
+            load = functools.partial(_load_one, source=source, options=options)
+            with contextlib.ExitStack() as stack:
+                if workers > 0:
+                    pool = stack.enter_context(mp.get_context("spawn").Pool(workers))
+                    results = pool.imap(load, items, chunksize=8)
+                else:
+                    results = map(load, items)
+                for name, result in tqdm(results, total=len(items), desc=f"preprocess {kind}", unit="file",
+                                         disable=None, file=sys.stderr):
+                    if isinstance(result, str):
+                        if strict:
+                            raise SkeletonError(f"{name}: {result}" if not result.startswith(name) else result)
+                        failures.append((name, result))
+                        continue
+                    if max_frames is not None:
+                        result.keypoint = result.keypoint[:, :max_frames]
+                        if result.score is not None:
+                            result.score = result.score[:, :max_frames]
+                    yield result
+
+        start = time.perf_counter()
+        provenance = dict(source=str(src.resolve()), kind=kind, command=" ".join(sys.argv),
+                          max_persons=max_persons, center=center, align=align, drop_empty=drop_empty,
+                          max_frames=max_frames, excluded=len(source.items) - len(items))
+        n = write_h5(out, good_samples(), layout=source.layout, num_persons=max_persons,
+                     class_names=source.class_names, splits=splits, provenance=provenance)
+        seconds = time.perf_counter() - start
+    report = out.with_name(out.name + ".report.txt")
+    lines = [f"# skelgraph preprocess {kind} {src}: {n} written, {len(failures)} failed, "
+             f"{len(source.items) - len(items)} excluded, {seconds:.1f} s"]
+    lines += [f"{name}\t{reason}" for name, reason in failures]
+    report.write_text("\n".join(lines) + "\n")
+    if failures:
+        click.echo(f"{len(failures)} file(s) could not be read; see {report}", err=True)
+    click.echo(f"wrote {n} samples to {out} ({seconds:.1f} s)")
+
+
+# ----------------------------------------------------------------------------- info
+
+def describe(path: Path) -> str:
+    """The text ``skelgraph info`` prints."""
+    from skelgraph.data.h5 import H5Skeletons
+
+    store = H5Skeletons(path)
+    lengths = store.num_frames
+    kp = store.file["keypoint"]
+    labels = store.labels
+    labelled = labels[labels >= 0]
+    lines = [
+        f"file        {path}",
+        f"samples     {len(store)}",
+        f"layout      {store.layout.name} ({store.layout.num_joints} joints, {len(store.layout.bones)} bones, "
+        f"parts: {', '.join(store.layout.part_names)})",
+        f"shape       persons M={store.num_persons}, channels C={kp.shape[3]}, "
+        f"scores {'yes' if store.has_score else 'no'}",
+        f"frames      total {int(lengths.sum())}; per sample min {lengths.min()}, median "
+        f"{int(np.median(lengths))}, mean {lengths.mean():.1f}, max {lengths.max()}",
+    ]
+    if len(labelled):
+        counts = np.bincount(labelled)
+        names = store.class_names or [str(i) for i in range(len(counts))]
+        lines.append(f"classes     {len(names)} ({len(labelled)} labelled samples; per class min "
+                     f"{counts.min()}, max {counts.max()})")
+        shown = ", ".join(f"{i}:{names[i] if i < len(names) else i}" for i in range(min(len(names), 12)))
+        lines.append(f"            {shown}{', ...' if len(names) > 12 else ''}")
+    else:
+        lines.append("classes     none (unlabelled)")
+    for split, idx in sorted(store.splits.items()):
+        lines.append(f"split       {split}: {len(idx)}")
+    prov = store.provenance
+    if prov:
+        lines.append(f"made by     skelgraph {prov.get('skelgraph', '?')} on {prov.get('created', '?')}"
+                     f" from {prov.get('kind', prov.get('source', '?'))}")
+    return "\n".join(lines)
+
+
+@main.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def info(file: Path) -> None:
+    """Print counts, classes, frame statistics, splits and layout of a dataset FILE (.h5)."""
+    with user_errors():
+        click.echo(describe(file))
+
+
+# ----------------------------------------------------------------------------- synth
+
+@main.command()
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--layout", "layout_name", default="ntu25", show_default=True,
+              help="Layout name or .toml file.")
+@click.option("--samples", default=600, show_default=True, type=click.IntRange(1), help="Number of sequences.")
+@click.option("--classes", default=10, show_default=True, type=click.IntRange(1, 10), help="Number of actions.")
+@click.option("--channels", default=3, show_default=True, type=click.Choice(["2", "3"]),
+              help="3D positions or their 2D projection.")
+@click.option("--seed", default=0, show_default=True, help="Random seed (same seed, same file).")
+def synth(out: Path, layout_name: str, samples: int, classes: int, channels: str, seed: int) -> None:
+    """Write a synthetic labelled skeleton dataset (distinct motions + noise + random viewpoint) to OUT."""
+    with user_errors():
+        n = write_synthetic(out, layout_name, samples, classes, int(channels), seed)
+    click.echo(f"wrote {n} samples to {out}")
+
+
+def write_synthetic(out: Path, layout_name: str = "ntu25", samples: int = 600, classes: int = 10,
+                    channels: int = 3, seed: int = 0) -> int:
+    from skelgraph.data.h5 import write_h5
+    from skelgraph.data.synth import make_synthetic, synthetic_splits
+    from skelgraph.graph.layouts import get_layout
+
+    layout = get_layout(layout_name)
+    seqs, class_names = make_synthetic(layout, samples, classes, num_channels=channels, seed=seed)
+    return write_h5(out, seqs, layout=layout, num_persons=1, class_names=class_names,
+                    splits=synthetic_splits(seqs, seed=seed),
+                    provenance=dict(kind="synthetic", seed=seed, samples=samples, classes=classes))
+
+
+# ----------------------------------------------------------------------------- demo
+
+@main.command()
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("runs/demo"),
+              show_default=True, help="Directory for the demo's files.")
+@click.option("--seed", default=0, show_default=True, help="Random seed.")
+def demo(out: Path, seed: int) -> None:
+    """Run the pipeline on an embedded synthetic set (no download, a few minutes on 2 CPU cores)."""
+    from torch_geometric.loader import DataLoader
+
+    from skelgraph.data.dataset import SkeletonDataset
+
+    out.mkdir(parents=True, exist_ok=True)
+    data_file = out / "synthetic.h5"
+    with user_errors():
+        n = write_synthetic(data_file, "ntu25", 600, 10, 3, seed)
+        click.echo(f"[1/2] wrote {n} synthetic samples to {data_file}", err=True)
+        click.echo(describe(data_file))
+        dataset = SkeletonDataset(data_file, split="train", num_frames=64, train=True)
+        batch = next(iter(DataLoader(dataset, batch_size=16, shuffle=True)))
+    click.echo(f"[2/2] one training batch: {batch.num_graphs} graphs, x {tuple(batch.x.shape)} "
+               f"[nodes, frames, channels], edge_index {tuple(batch.edge_index.shape)}", err=True)
+    click.echo(f"demo files in {out}")
+
+
+# ----------------------------------------------------------------------------- env
+
+@main.command()
+def env() -> None:
+    """Print versions and devices, for bug reports."""
+    from importlib import metadata
+
+    import h5py
+    import torch
+    import torch_geometric
+
+    try:
+        import torch_scatter
+        scatter = torch_scatter.__version__
+    except ImportError:
+        scatter = "not installed (optional accelerator: pip install 'skelgraph[scatter]')"
+    try:
+        import matplotlib
+        mpl = matplotlib.__version__
+    except ImportError:
+        mpl = "not installed (plots need: pip install 'skelgraph[plot]')"
+    cuda = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none"
+    for key, value in (("skelgraph", __version__), ("python", platform.python_version()),
+                       ("platform", platform.platform()), ("torch", torch.__version__),
+                       ("torch_geometric", torch_geometric.__version__), ("torch_scatter", scatter),
+                       ("numpy", np.__version__), ("h5py", h5py.__version__), ("click", metadata.version("click")),
+                       ("matplotlib", mpl), ("cuda device", cuda), ("cpu threads", torch.get_num_threads())):
+        click.echo(f"{key:16s}{value}")
+
+
+if __name__ == "__main__":
+    main()

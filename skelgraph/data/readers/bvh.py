@@ -1,0 +1,247 @@
+r"""BVH (Biovision Hierarchy) motion capture: the hierarchy becomes a :class:`Layout`, the motion
+becomes world joint positions by forward kinematics.
+
+Conventions (those of Blender's importer and D. Holden's ``BVH.py``):
+
+- A joint's local transform is ``T(t) @ R``: ``t`` is its ``OFFSET``, except that position
+  channels (``Xposition``...), where present, *replace* the matching offset component; ``R`` is
+  the product of its rotation channels **in the order listed** (``Zrotation Xrotation
+  Yrotation`` gives ``Rz @ Rx @ Ry``), angles in degrees.
+- World position of a joint: ``p = p_parent + R_parent_world @ t``; ``R_world = R_parent_world @ R``.
+- ``End Site`` blocks are joints too (named ``<parent>_end``), so finger tips and the top of
+  the head are kept; pass ``include_end_sites=False`` to drop them.
+- Units are the file's (often centimetres); nothing is rescaled.
+
+Layout built from the hierarchy (:func:`bvh_layout`): bones are the parent links ``(child,
+parent)``; parts are one ``"root"`` part holding the root joint alone plus one part per branch
+leaving the root (named after the branch's first joint, holding its whole subtree), so masking
+a part hides a limb chain or the upper body; the centre is the root. ``spine``/``shoulders``
+are left unset (names vary between rigs), so 3D alignment skips BVH layouts unless you edit
+them in.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from skelgraph.data.sample import SkeletonError, SkeletonSequence, check_keypoint
+from skelgraph.graph.layouts import Layout
+
+_AXES = {"X": 0, "Y": 1, "Z": 2}
+
+
+@dataclass
+class BVHSkeleton:
+    r"""A parsed BVH file. Joints are in file order (parents before children).
+
+    Attributes:
+        names: joint names (end sites as ``<parent>_end``).
+        parents: parent id per joint, ``-1`` for the root.
+        offsets: float64 ``[J, 3]``.
+        channels: per joint, the channel names (``[]`` for end sites).
+        motion: float64 ``[T, sum of channels]``.
+        frame_time: seconds per frame.
+        end_site: per joint, True for an ``End Site``.
+    """
+
+    names: list[str]
+    parents: list[int]
+    offsets: np.ndarray
+    channels: list[list[str]]
+    motion: np.ndarray
+    frame_time: float
+    end_site: list[bool]
+
+
+def parse_bvh(text: str, where: str) -> BVHSkeleton:
+    r"""Parses BVH text; ``where`` names the source in errors."""
+    head, sep, motion_text = text.partition("MOTION")
+    if not sep:
+        raise SkeletonError(f"{where}: no MOTION section (not a BVH file or truncated)")
+    tokens = head.split()
+    if not tokens or tokens[0] != "HIERARCHY":
+        raise SkeletonError(f"{where}: does not start with HIERARCHY")
+    names: list[str] = []
+    parents: list[int] = []
+    offsets: list[list[float]] = []
+    channels: list[list[str]] = []
+    end_site: list[bool] = []
+    stack: list[int] = []
+    pending: tuple[str, bool] | None = None  # joint declared, waiting for its "{"
+    i = 1
+    try:
+        while i < len(tokens):
+            tok = tokens[i]
+            if tok in ("ROOT", "JOINT"):
+                if (tok == "ROOT") != (not stack) or (tok == "ROOT" and names):
+                    raise SkeletonError(f"{where}: {tok} {tokens[i + 1]} in the wrong place")
+                pending = (tokens[i + 1], False)
+                i += 2
+            elif tok == "End":
+                if not stack or tokens[i + 1] != "Site":
+                    raise SkeletonError(f"{where}: misplaced 'End' (expected 'End Site' inside a joint)")
+                pending = (f"{names[stack[-1]]}_end", True)
+                i += 2
+            elif tok == "{":
+                if pending is None:
+                    raise SkeletonError(f"{where}: '{{' without a ROOT/JOINT/End Site")
+                names.append(pending[0])
+                end_site.append(pending[1])
+                parents.append(stack[-1] if stack else -1)
+                offsets.append([0.0, 0.0, 0.0])
+                channels.append([])
+                stack.append(len(names) - 1)
+                pending = None
+                i += 1
+            elif tok == "}":
+                if not stack:
+                    raise SkeletonError(f"{where}: unbalanced '}}'")
+                stack.pop()
+                i += 1
+            elif tok == "OFFSET":
+                offsets[stack[-1]] = [float(v) for v in tokens[i + 1:i + 4]]
+                if len(offsets[stack[-1]]) != 3:
+                    raise IndexError
+                i += 4
+            elif tok == "CHANNELS":
+                count = int(tokens[i + 1])
+                names_ = tokens[i + 2:i + 2 + count]
+                bad = [c for c in names_ if len(c) != 9 or c[0] not in _AXES or c[1:] not in ("position", "rotation")]
+                if len(names_) != count or bad:
+                    raise SkeletonError(f"{where}: joint {names[stack[-1]]}: bad CHANNELS {' '.join(names_)}")
+                channels[stack[-1]] = names_
+                i += 2 + count
+            else:
+                raise SkeletonError(f"{where}: unexpected token {tok!r} in HIERARCHY")
+    except (IndexError, ValueError) as err:
+        if isinstance(err, SkeletonError):
+            raise
+        raise SkeletonError(f"{where}: malformed HIERARCHY near token {i} ({tokens[min(i, len(tokens) - 1)]!r})") \
+            from None
+    if stack or pending is not None:
+        raise SkeletonError(f"{where}: unbalanced braces in HIERARCHY")
+    if not names:
+        raise SkeletonError(f"{where}: no ROOT in HIERARCHY")
+    seen: dict[str, int] = {}
+    for j, name in enumerate(names):  # end sites of joints with several may repeat a name
+        if name in seen:
+            seen[name] += 1
+            names[j] = f"{name}{seen[name]}"
+        seen.setdefault(names[j], 0)
+    # MOTION: "Frames: n", "Frame Time: dt", then n lines of numbers
+    lines = motion_text.strip().split("\n", 2)
+    try:
+        if len(lines) < 2 or not lines[0].strip().startswith("Frames:") or "Frame Time:" not in lines[1]:
+            raise ValueError
+        num_frames = int(lines[0].split(":")[1])
+        frame_time = float(lines[1].split(":")[1])
+    except ValueError:
+        raise SkeletonError(f"{where}: MOTION must start with 'Frames: n' and 'Frame Time: dt'") from None
+    if num_frames <= 0:
+        raise SkeletonError(f"{where}: empty sequence (Frames: {num_frames})")
+    num_channels = sum(len(c) for c in channels)
+    try:
+        values = np.array(lines[2].split() if len(lines) > 2 else [], dtype=np.float64)
+    except ValueError as err:
+        raise SkeletonError(f"{where}: non-numeric value in MOTION: {err}") from None
+    if values.size < num_frames * num_channels:
+        raise SkeletonError(f"{where}: truncated: expected {num_frames} frames of {num_channels} channels, "
+                            f"file ends in frame {values.size // max(num_channels, 1) + 1}")
+    if values.size > num_frames * num_channels:
+        raise SkeletonError(f"{where}: {values.size} motion values, expected {num_frames} x {num_channels}")
+    return BVHSkeleton(names=names, parents=parents, offsets=np.asarray(offsets, dtype=np.float64),
+                       channels=channels, motion=values.reshape(num_frames, num_channels),
+                       frame_time=frame_time, end_site=end_site)
+
+
+def _axis_rotation(axis: int, degrees: np.ndarray) -> np.ndarray:
+    """``[T, 3, 3]`` rotations about one axis."""
+    rad = np.deg2rad(degrees)
+    c, s = np.cos(rad), np.sin(rad)
+    rot = np.zeros((len(rad), 3, 3))
+    a, b = [(1, 2), (2, 0), (0, 1)][axis]  # the plane the rotation acts in, right-handed
+    rot[:, axis, axis] = 1.0
+    rot[:, a, a], rot[:, a, b], rot[:, b, a], rot[:, b, b] = c, -s, s, c
+    return rot
+
+
+def forward_kinematics(skel: BVHSkeleton) -> np.ndarray:
+    r"""World positions of every joint, float64 ``[T, J, 3]`` (loops over joints; each step is
+    vectorised over frames)."""
+    num_frames, num_joints = skel.motion.shape[0], len(skel.names)
+    positions = np.zeros((num_frames, num_joints, 3))
+    world_rot = np.zeros((num_frames, num_joints, 3, 3))
+    column = 0
+    for j in range(num_joints):
+        local_t = np.broadcast_to(skel.offsets[j], (num_frames, 3)).copy()
+        local_r = np.broadcast_to(np.eye(3), (num_frames, 3, 3))
+        for name in skel.channels[j]:
+            axis, values = _AXES[name[0]], skel.motion[:, column]
+            if name.endswith("position"):
+                local_t[:, axis] = values
+            else:
+                local_r = local_r @ _axis_rotation(axis, values)
+            column += 1
+        parent = skel.parents[j]
+        if parent < 0:
+            positions[:, j], world_rot[:, j] = local_t, local_r
+        else:
+            positions[:, j] = positions[:, parent] + np.einsum("tij,tj->ti", world_rot[:, parent], local_t)
+            world_rot[:, j] = world_rot[:, parent] @ local_r
+    return positions
+
+
+def bvh_layout(skel: BVHSkeleton, name: str = "bvh", include_end_sites: bool = True) -> Layout:
+    r"""The :class:`Layout` of a parsed hierarchy (bones = parent links, parts = ``root`` plus one
+    per branch leaving the root, centre = root; see the module docstring)."""
+    keep = [j for j in range(len(skel.names)) if include_end_sites or not skel.end_site[j]]
+    new_id = {old: new for new, old in enumerate(keep)}
+    bones = tuple((new_id[j], new_id[skel.parents[j]]) for j in keep if skel.parents[j] >= 0)
+    branch_of: dict[int, int] = {}
+    for j in keep:  # parents come first, so the branch of the parent is known
+        parent = skel.parents[j]
+        if parent == 0:
+            branch_of[j] = j
+        elif parent > 0:
+            branch_of[j] = branch_of[parent]
+    branches = [j for j in keep if skel.parents[j] == 0]
+    root_part = "root" if "root" not in {skel.names[b] for b in branches} else "root_joint"
+    parts = ((root_part, (0,)),) + tuple(
+        (skel.names[b], tuple(new_id[j] for j in keep if branch_of.get(j) == b)) for b in branches)
+    return Layout(name=name, joints=tuple(skel.names[j] for j in keep), bones=bones, parts=parts, center=0,
+                  source=name)
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text()
+    except OSError as err:
+        raise SkeletonError(f"{path}: cannot read: {err.strerror}") from None
+    except UnicodeDecodeError as err:
+        raise SkeletonError(f"{path}: not a text file: {err}") from None
+
+
+def read_bvh(path: str | Path, include_end_sites: bool = True) -> SkeletonSequence:
+    r"""A BVH file as keypoint float32 ``[1, T, J, 3]`` (world positions by forward kinematics),
+    label ``-1``, meta ``{"frame_time": seconds}``. Joint order is that of :func:`read_bvh_layout`.
+
+    Raises:
+        SkeletonError: ``"<path>: <problem>"`` for a malformed hierarchy, truncated motion,
+            no frames or non-finite values.
+    """
+    path = Path(path)
+    skel = parse_bvh(_read_text(path), str(path))
+    positions = forward_kinematics(skel)
+    if not include_end_sites:
+        positions = positions[:, [j for j, end in enumerate(skel.end_site) if not end]]
+    keypoint = check_keypoint(positions[None], None, str(path))
+    return SkeletonSequence(name=path.stem, keypoint=keypoint, label=-1,
+                            meta={"frame_time": skel.frame_time})
+
+
+def read_bvh_layout(path: str | Path, include_end_sites: bool = True) -> Layout:
+    r"""The :class:`Layout` of a BVH file's hierarchy (named after the file stem)."""
+    path = Path(path)
+    return bvh_layout(parse_bvh(_read_text(path), str(path)), name=path.stem, include_end_sites=include_end_sites)
