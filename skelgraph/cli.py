@@ -239,6 +239,53 @@ def write_synthetic(out: Path, layout_name: str = "ntu25", samples: int = 600, c
                     provenance=dict(kind="synthetic", seed=seed, samples=samples, classes=classes))
 
 
+# ----------------------------------------------------------------------------- pretrain
+
+def _train_errors():
+    from skelgraph.train.config import ConfigError
+    from skelgraph.train.pretrain import RunDirError
+
+    return (ConfigError, RunDirError)
+
+
+@main.command()
+@click.argument("data", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=None, help="TOML config (experiments/*.toml); flags below override it.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Run directory: config.toml, metrics.jsonl, checkpoint.pt.")
+@click.option("--split", default=None, help="Split of DATA to train on (default: the config's, else all).")
+@click.option("--epochs", type=click.IntRange(1), default=None, help="Epochs (paper: 50).")
+@click.option("--batch-size", type=click.IntRange(1), default=None,
+              help="Global batch size (paper: 1024); the lr scales linearly with it.")
+@click.option("--lr", type=float, default=None, help="Learning rate at the config's base_batch_size (paper: 1.5e-4).")
+@click.option("--mask", type=click.Choice(["body-part", "random-joint"]), default=None, help="Masking strategy.")
+@click.option("--conv", type=click.Choice(["gin", "gcn", "gat", "stgcn"]), default=None, help="Graph convolution.")
+@click.option("--edge-weight", type=float, default=None, help="Weight of edge reconstruction (0 = off).")
+@click.option("--device", default=None, help="auto (CUDA when present), cpu or cuda.")
+@click.option("--amp/--no-amp", default=None, help="Mixed precision (bf16 on CPU, fp16 on CUDA).")
+@click.option("--workers", type=click.IntRange(0), default=None, help="DataLoader worker processes.")
+@click.option("--seed", type=int, default=None, help="Random seed.")
+@click.option("--resume", is_flag=True, help="Continue the run in --out from its last checkpoint.")
+def pretrain(data: Path, config_path: Path | None, out: Path, resume: bool, **flags: Any) -> None:
+    """Pre-train SkeletonMAE on DATA (an HDF5 file from `preprocess` or `synth`).
+
+    Launch on several processes with `torchrun --nproc_per_node N -m skelgraph pretrain ...`
+    (DDP; NCCL on GPUs, Gloo on CPU). Prints the run directory when done.
+    """
+    from skelgraph.train.config import PretrainConfig, load_config
+    from skelgraph.train.pretrain import pretrain as run_pretrain
+
+    with user_errors():
+        try:
+            config = load_config(PretrainConfig, config_path, **flags)
+            metrics = run_pretrain(config, data, out, resume=resume)
+        except _train_errors() as err:
+            raise click.ClickException(str(err)) from None
+    click.echo(f"final loss {metrics.get('loss', float('nan')):.4f}", err=True)
+    click.echo(str(out))
+
+
 # ----------------------------------------------------------------------------- demo
 
 @main.command()

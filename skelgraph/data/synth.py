@@ -109,8 +109,8 @@ def _attachment(layout: Layout, members: tuple[int, ...]) -> int:
 
 def synthesize(layout: Layout, motion: Motion, rng: np.random.Generator, num_frames: int,
                num_channels: int = 3, noise: float = 0.01, yaw: float = 0.0) -> np.ndarray:
-    r"""One sample ``[1, T, V, C]`` of ``motion`` with random speed, amplitude, size, position
-    and noise, seen from ``yaw`` radians about the vertical axis. ``C = 2`` projects onto the
+    r"""One sample ``[1, T, V, C]`` of ``motion`` with random speed, amplitude, size and noise,
+    centred on the first frame's centre joint, seen from ``yaw`` radians about the vertical axis. ``C = 2`` projects onto the
     image plane (x, y)."""
     pose = rest_pose(layout, rng) * rng.uniform(0.85, 1.15)
     t = np.linspace(0.0, 1.0, num_frames)
@@ -137,9 +137,11 @@ def synthesize(layout: Layout, motion: Motion, rng: np.random.Generator, num_fra
         angles = motion.turn * rng.uniform(0.8, 1.2) * t
         rot = np.stack([_rot_y(a) for a in angles])
         frames = centre + np.einsum("tij,tvj->tvi", rot, frames - centre)
-    view = _rot_y(yaw)
-    frames = frames @ view.T + np.array([rng.uniform(-0.5, 0.5), 0.0, rng.uniform(2.5, 3.5)])
+    frames = frames @ _rot_y(yaw).T
     frames += rng.normal(scale=noise, size=frames.shape)
+    # centred as preprocessing centres real data (on the first frame's centre joint, which keeps
+    # the global motion of jumps and turns)
+    frames -= frames[0, layout.center]
     return frames[None, :, :, :num_channels].astype(np.float32)
 
 

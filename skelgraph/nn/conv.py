@@ -25,6 +25,7 @@ reads ``hop`` (``[N]`` long, bones from the centre joint). :func:`make_conv` bui
 """
 from __future__ import annotations
 
+import warnings
 from typing import Any, Callable
 
 import torch
@@ -83,7 +84,8 @@ def csr_adjacency(edge_index: Tensor, values: Tensor | None, size: tuple[int, in
     ``edge_index[1]``, column = source ``edge_index[0]``), the form ``propagate`` expects."""
     if values is None:
         values = torch.ones(edge_index.size(1), device=edge_index.device)
-    with torch.sparse.check_sparse_tensor_invariants(False):
+    with torch.sparse.check_sparse_tensor_invariants(False), warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
         return to_torch_csr_tensor(edge_index.flip(0), values.to(dtype), size=(size[1], size[0]))
 
 
@@ -148,8 +150,9 @@ class SkeletonGINConv(MessagePassing):
             of per-edge messages. (default: ``True``)
 
     Shapes:
-        - input: x ``[N, T, C_in]`` (a node is one person's joint), edge_index ``[2, E]`` (bones)
-          or a dense ``[V, V]`` adjacency (reference path), hop ignored
+        - input: x ``[N, T, C_in]`` (a node is one person's joint), edge_index ``[2, E]`` (bones),
+          a ready sparse ``adj_t`` ``[N, N]`` (fused path) or a dense ``[V, V]`` adjacency
+          (reference path); hop ignored
         - output: ``[N, T, C_out]``
     """
 
@@ -168,7 +171,7 @@ class SkeletonGINConv(MessagePassing):
     def forward(self, x: Tensor, edge_index: Tensor, hop: Tensor | None = None) -> Tensor:
         if _is_dense_adjacency(edge_index):
             return self.mlp((1 + self.eps) * x + self.dense_aggregate(x, edge_index))
-        if self.fused and not edge_index.is_sparse:
+        if self.fused and edge_index.layout == torch.strided:  # else: a ready sparse adj_t
             n = x.size(0)
             edge_index = self._cache.get((edge_index, n, x.dtype, x.device),
                                          lambda: csr_adjacency(edge_index, None, (n, n), x.dtype))
@@ -231,11 +234,9 @@ class SkeletonGCNConv(MessagePassing):
         else:
             n = x.size(0)
             ei, norm = self._cache.get((edge_index, n), lambda: gcn_norm(edge_index, None, n, add_self_loops=True))
-            if self.fused:
-                adj_t = self._csr_cache.get((ei, n, x.dtype), lambda: csr_adjacency(ei, norm, (n, n), x.dtype))
-                out = self.propagate(adj_t, x=h)
-            else:
-                out = self.propagate(ei, x=h, norm=norm)
+            if self.fused:  # one propagate call per class: PyG builds propagate's signature from it
+                ei = self._csr_cache.get((ei, n, x.dtype), lambda: csr_adjacency(ei, norm, (n, n), x.dtype))
+            out = self.propagate(ei, x=h, norm=norm)
         return out if self.bias is None else out + self.bias
 
     def message(self, x_j: Tensor, norm: Tensor) -> Tensor:  # [E, T, C_out]
@@ -413,11 +414,9 @@ class SkeletonSTGCNConv(MessagePassing):
 
             ei, norm = self._cache.get((edge_index, hop, n), build)
             h = h.view(self.num_subsets * n, t, -1)
-            if self.fused:
-                adj_t = self._csr_cache.get((ei, n, x.dtype), lambda: csr_adjacency(ei, norm, (3 * n, n), x.dtype))
-                out = self.propagate(adj_t, x=h)
-            else:
-                out = self.propagate(ei, x=h, norm=norm, size=(self.num_subsets * n, n))
+            if self.fused:  # one propagate call per class: PyG builds propagate's signature from it
+                ei = self._csr_cache.get((ei, n, x.dtype), lambda: csr_adjacency(ei, norm, (3 * n, n), x.dtype))
+            out = self.propagate(ei, x=h, norm=norm, size=(self.num_subsets * n, n))
         return out if self.bias is None else out + self.bias
 
     def message(self, x_j: Tensor, norm: Tensor) -> Tensor:  # [E, T, C_out]

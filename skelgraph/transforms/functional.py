@@ -275,6 +275,8 @@ def random_rotation(num_channels: int, degrees: float | tuple[float, float, floa
         raise ValueError(f"rotation needs 2 or 3 channels, got {num_channels}")
     bound = _per_axis(degrees, 3, "degrees").deg2rad()
     angles = (2 * torch.rand(num_graphs, 3, generator=generator, dtype=torch.float64) - 1) * bound
+    if num_channels == 2:  # only the in-plane angle: the top-left block of Rz alone is a rotation
+        angles = angles * torch.tensor([0.0, 0.0, 1.0], dtype=torch.float64)
     matrix = rotation_matrix(angles).float()
     return matrix if num_channels == 3 else matrix[:, :2, :2]
 

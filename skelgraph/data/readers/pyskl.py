@@ -71,9 +71,20 @@ def _cached(path: str, mtime: float) -> tuple[list[dict[str, Any]], dict[str, li
     return _load_pickle(Path(path))
 
 
+def pyskl_annotations(path: str | Path) -> tuple[list[dict[str, Any]], dict[str, list[str]]]:
+    r"""The raw annotation dicts and splits of a PYSKL pickle, cached per process (keyed by path
+    and modification time). Treat them as read-only."""
+    path = Path(path)
+    try:
+        mtime = path.stat().st_mtime
+    except OSError as err:
+        raise SkeletonError(f"{path}: cannot read: {err.strerror}") from None
+    return _cached(str(path), mtime)
+
+
 def read_pyskl_item(path: str | Path, index: int) -> SkeletonSequence:
     r"""Sample ``index`` of a PYSKL pickle. The unpickled file is cached per process, so a
     worker pool that loads sample after sample reads it once per worker."""
     path = Path(path)
-    annotations, _ = _cached(str(path), path.stat().st_mtime)
+    annotations, _ = pyskl_annotations(path)
     return annotation_to_sequence(annotations[index], f"{path}[{index}]")

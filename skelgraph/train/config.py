@@ -1,0 +1,190 @@
+r"""Run configuration: TOML file -> frozen dataclass -> plain keyword arguments.
+
+One flat dataclass per command. A TOML file sets any subset of the fields; unknown keys
+and wrong types are errors naming the file. CLI flags then replace a few values with
+:func:`dataclasses.replace`, and every run writes the resolved config into its run
+directory (``config.toml``), which can be passed back with ``--config`` to repeat it.
+"""
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+import types
+import typing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+
+class ConfigError(ValueError):
+    """An invalid configuration file or value (the message names the file and the key)."""
+
+
+@dataclass(frozen=True)
+class PretrainConfig:
+    r"""SkeletonMAE pre-training. Defaults are the paper's (arXiv 2307.08476, Sec. 4.2)."""
+
+    # data
+    split: str | None = None  # split stored in the HDF5 file; None = every sample
+    num_frames: int = 64  # T after uniform sampling
+    num_persons: int | None = None  # None: the file's M
+    # model
+    hidden_channels: int = 64  # D
+    enc_layers: int = 3
+    dec_layers: int = 1
+    conv: Literal["gin", "gcn", "gat", "stgcn"] = "gin"
+    beta: float = 2.0  # exponent of the scaled cosine error
+    edge_weight: float = 0.0  # weight of the edge-reconstruction loss; 0 = off
+    # masking
+    mask: Literal["body-part", "random-joint"] = "body-part"
+    num_parts: int = 2  # body parts hidden per person (body-part masking)
+    mask_ratio: float = 0.4  # joints hidden per person (random-joint masking)
+    # optimisation
+    epochs: int = 50
+    batch_size: int = 1024  # global batch (all processes together)
+    lr: float = 1.5e-4  # at base_batch_size; scaled linearly with the global batch
+    base_batch_size: int = 1024
+    weight_decay: float = 0.0
+    warmup_epochs: int = 0
+    schedule: Literal["constant", "cosine"] = "constant"
+    # run
+    seed: int = 0
+    workers: int = 0
+    device: str = "auto"
+    amp: bool = False
+    checkpoint_every: int = 1  # epochs
+
+
+@dataclass(frozen=True)
+class FinetuneConfig:
+    r"""STRL fine-tuning / linear probe / training from scratch. Defaults are the paper's."""
+
+    # data
+    train_split: str | None = None
+    test_split: str | None = None
+    num_frames: int = 64
+    num_persons: int | None = None
+    label_fraction: float = 1.0  # class-balanced, seeded subset of the training labels
+    # model
+    init: Literal["pretrained", "none"] = "pretrained"
+    protocol: Literal["finetune", "linear"] = "finetune"
+    hidden_channels: int = 64
+    enc_layers: int = 3
+    conv: Literal["gin", "gcn", "gat", "stgcn"] = "gin"
+    strl_layers: int = 3
+    dropout: float = 0.0
+    # optimisation
+    epochs: int = 110
+    batch_size: int = 128
+    lr: float = 0.1
+    base_batch_size: int = 128
+    momentum: float = 0.9
+    weight_decay: float = 5e-4
+    warmup_epochs: int = 5
+    lr_steps: tuple[int, ...] = (90, 100)
+    lr_gamma: float = 0.1
+    label_smoothing: float = 0.1
+    # augmentation
+    augment: bool = True
+    # run
+    seed: int = 0
+    workers: int = 0
+    device: str = "auto"
+    amp: bool = False
+    checkpoint_every: int = 1
+    eval_every: int = 5
+
+
+C = TypeVar("C")
+
+
+def _check_type(value: Any, hint: Any, key: str) -> Any:
+    """Coerces TOML values to the field type where it is lossless; raises on a mismatch."""
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        options = typing.get_args(hint)
+        if value is None and type(None) in options:
+            return None
+        errors = []
+        for option in options:
+            if option is type(None):
+                continue
+            try:
+                return _check_type(value, option, key)
+            except ConfigError as err:
+                errors.append(str(err))
+        raise ConfigError(errors[0])
+    if origin is Literal:
+        if value not in typing.get_args(hint):
+            raise ConfigError(f"{key} must be one of {', '.join(map(repr, typing.get_args(hint)))}, got {value!r}")
+        return value
+    if origin is tuple:
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{key} must be a list, got {value!r}")
+        inner = typing.get_args(hint)[0]
+        return tuple(_check_type(v, inner, key) for v in value)
+    if hint is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if hint is bool and not isinstance(value, bool) or hint is not bool and isinstance(value, bool) \
+            or not isinstance(value, hint):
+        raise ConfigError(f"{key} must be {getattr(hint, '__name__', hint)}, got {value!r}")
+    return value
+
+
+def make_config(cls: type[C], values: dict[str, Any], source: str = "config") -> C:
+    """Builds ``cls`` from ``values``, checking names and types; ``None`` values are skipped
+    (so unset CLI flags keep the file's value)."""
+    hints = typing.get_type_hints(cls)
+    fields = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - fields)
+    if unknown:
+        raise ConfigError(f"{source}: unknown key(s) {', '.join(unknown)} (known: {', '.join(sorted(fields))})")
+    clean = {}
+    for key, value in values.items():
+        try:
+            clean[key] = _check_type(value, hints[key], key)
+        except ConfigError as err:
+            raise ConfigError(f"{source}: {err}") from None
+    return cls(**clean)
+
+
+def load_config(cls: type[C], path: str | Path | None, **overrides: Any) -> C:
+    """``cls`` from a TOML file (or defaults when ``path`` is None), then ``overrides`` whose
+    value is not None."""
+    values: dict[str, Any] = {}
+    source = "defaults"
+    if path is not None:
+        path = Path(path)
+        source = str(path)
+        try:
+            values = tomllib.loads(path.read_text())
+        except FileNotFoundError:
+            raise ConfigError(f"{path}: config file not found") from None
+        except tomllib.TOMLDecodeError as err:
+            raise ConfigError(f"{path}: not valid TOML: {err}") from None
+    config = make_config(cls, values, source)
+    changes = {k: v for k, v in overrides.items() if v is not None}
+    checked = make_config(cls, changes, "command line")  # validates names and types
+    return dataclasses.replace(config, **{k: getattr(checked, k) for k in changes})
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    raise TypeError(f"cannot write {value!r} to TOML")
+
+
+def config_to_toml(config: Any, header: str = "") -> str:
+    """The resolved config as TOML (``None`` fields are left out: absent means None)."""
+    lines = [f"# {line}" for line in header.splitlines()]
+    for f in dataclasses.fields(config):
+        value = getattr(config, f.name)
+        if value is not None:
+            lines.append(f"{f.name} = {_toml_value(value)}")
+    return "\n".join(lines) + "\n"

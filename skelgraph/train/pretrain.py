@@ -1,0 +1,201 @@
+r"""SkeletonMAE pre-training: masked joints (and, optionally, bones) rebuilt from the rest.
+
+One process, or several under ``torchrun`` (DDP with a ``DistributedSampler``; NCCL on GPUs,
+Gloo on the CPU). Every epoch draws its data order, frame sampling and masks from
+``(seed, epoch)`` alone, and checkpoints hold model, optimiser, scheduler, epoch and RNG
+states, so a run killed and resumed ends with the same weights as one never interrupted.
+
+Run directory::
+
+    config.toml       the resolved config (pass it back with --config to repeat the run)
+    metrics.jsonl     one line per epoch: loss, joint_loss, edge_loss, lr, samples/s, peak memory
+    checkpoint.pt     the latest checkpoint (written atomically)
+"""
+from __future__ import annotations
+
+import dataclasses
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DistributedSampler, RandomSampler
+from torch_geometric.loader import DataLoader
+from torch_geometric.transforms import BaseTransform, Compose
+from tqdm.auto import tqdm
+
+from skelgraph.data.dataset import SkeletonDataset
+from skelgraph.nn.mae import SkeletonMAE
+from skelgraph.train.common import (
+    DistInfo, MetricsLog, atomic_save, cleanup_distributed, lr_factor, peak_memory_mb, resolve_device, rng_state,
+    scaled_lr, seed_everything, set_rng_state, setup_distributed,
+)
+from skelgraph.train.config import PretrainConfig, config_to_toml
+from skelgraph.transforms.masking import BodyPartMask, MaskEdges, RandomJointMask
+
+CHECKPOINT = "checkpoint.pt"
+
+
+class RunDirError(ValueError):
+    """A run directory that cannot be used as asked (message says why)."""
+
+
+def build_model(config: PretrainConfig, in_channels: int) -> SkeletonMAE:
+    """The model a config describes (one visible call; no registry)."""
+    return SkeletonMAE(in_channels=in_channels, hidden_channels=config.hidden_channels,
+                       enc_layers=config.enc_layers, dec_layers=config.dec_layers, conv=config.conv,
+                       edge_weight=config.edge_weight, beta=config.beta)
+
+
+def build_mask(config: PretrainConfig, generator: torch.Generator) -> BaseTransform:
+    """Node masking (body parts or random joints), plus edge masking when edges are rebuilt."""
+    if config.mask == "body-part":
+        node_mask: BaseTransform = BodyPartMask(num_parts=config.num_parts, generator=generator)
+    else:
+        node_mask = RandomJointMask(mask_ratio=config.mask_ratio, generator=generator)
+    if config.edge_weight > 0:
+        return Compose([node_mask, MaskEdges("incident")])
+    return node_mask
+
+
+def epoch_seed(seed: int, epoch: int, rank: int = 0) -> int:
+    """Every random draw of an epoch derives from this, so an epoch redone after a resume is
+    the same epoch."""
+    return (seed * 1_000_003 + epoch * 1009 + rank) % 2**62
+
+
+def make_loader(dataset: SkeletonDataset, config: PretrainConfig, dist_info: DistInfo, epoch: int,
+                shuffle: bool = True) -> DataLoader:
+    per_process = max(1, config.batch_size // dist_info.world_size)
+    generator = torch.Generator().manual_seed(epoch_seed(config.seed, epoch))
+    if dist_info.enabled:
+        sampler = DistributedSampler(dataset, num_replicas=dist_info.world_size, rank=dist_info.rank,
+                                     shuffle=shuffle, seed=config.seed)
+        sampler.set_epoch(epoch)
+    else:
+        sampler = RandomSampler(dataset, generator=generator) if shuffle else None
+    return DataLoader(dataset, batch_size=per_process, sampler=sampler, num_workers=config.workers,
+                      generator=generator, persistent_workers=False)
+
+
+def pretrain(config: PretrainConfig, data_path: str | Path, out_dir: str | Path, resume: bool = False,
+             progress: bool | None = None) -> dict[str, Any]:
+    r"""Pre-trains SkeletonMAE on ``data_path`` (an HDF5 file) into ``out_dir``.
+
+    Returns the last epoch's metrics. ``progress=None`` shows bars only on a terminal.
+    """
+    out_dir = Path(out_dir)
+    device = resolve_device(config.device)
+    dist_info, device = setup_distributed(device)
+    try:
+        return _pretrain(config, Path(data_path), out_dir, resume, progress, device, dist_info)
+    finally:
+        cleanup_distributed()
+
+
+def _pretrain(config: PretrainConfig, data_path: Path, out_dir: Path, resume: bool, progress: bool | None,
+              device: torch.device, dist_info: DistInfo) -> dict[str, Any]:
+    checkpoint_path = out_dir / CHECKPOINT
+    if dist_info.is_main:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        if checkpoint_path.exists() and not resume:
+            raise RunDirError(f"{out_dir} already holds a run ({CHECKPOINT}); pass --resume to continue it "
+                              f"or choose another --out")
+        if resume and not checkpoint_path.exists():
+            raise RunDirError(f"{out_dir}: nothing to resume ({CHECKPOINT} is missing)")
+    seed_everything(config.seed)
+    dataset = SkeletonDataset(data_path, split=config.split, num_frames=config.num_frames, train=True,
+                              num_persons=config.num_persons)
+    in_channels = int(dataset.store.file["keypoint"].shape[3])
+    model = build_model(config, in_channels).to(device)
+    lr = scaled_lr(config.lr, config.batch_size, config.base_batch_size)
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=config.weight_decay)
+    steps_per_epoch = len(make_loader(dataset, config, dist_info, 0))
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: lr_factor(
+        step / steps_per_epoch, warmup_epochs=config.warmup_epochs, schedule=config.schedule, epochs=config.epochs))
+    scaler = torch.amp.GradScaler("cuda", enabled=config.amp and device.type == "cuda")
+    start_epoch = 0
+    log = MetricsLog(out_dir / "metrics.jsonl", enabled=dist_info.is_main)
+    if resume:
+        state = torch.load(checkpoint_path, map_location=device, weights_only=False)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        scaler.load_state_dict(state["scaler"])
+        set_rng_state(state["rng"])
+        start_epoch = state["epoch"]
+        log.truncate_after(start_epoch)
+    if dist_info.is_main:
+        (out_dir / "config.toml").write_text(config_to_toml(
+            config, f"skelgraph pretrain {data_path} (resolved config; effective lr {lr:g})"))
+    train_model: torch.nn.Module = model
+    if dist_info.enabled:
+        train_model = DistributedDataParallel(
+            model, device_ids=[device.index] if device.type == "cuda" else None, find_unused_parameters=True)
+
+    metrics: dict[str, Any] = {}
+    show = (sys.stderr.isatty() if progress is None else progress) and dist_info.is_main
+    for epoch in range(start_epoch, config.epochs):
+        torch.manual_seed(epoch_seed(config.seed, epoch, dist_info.rank))  # frame sampling (workers=0)
+        mask = build_mask(config, torch.Generator().manual_seed(epoch_seed(config.seed, epoch, dist_info.rank)))
+        loader = make_loader(dataset, config, dist_info, epoch)
+        train_model.train()
+        totals = torch.zeros(4, dtype=torch.float64)  # loss, joint, edge (graph-weighted), graphs
+        start = time.perf_counter()
+        bar = tqdm(loader, desc=f"pretrain {epoch + 1}/{config.epochs}", unit="batch", disable=not show,
+                   file=sys.stderr, leave=False)
+        for batch in bar:
+            batch = mask(batch).to(device)
+            with torch.autocast(device.type, dtype=torch.float16 if device.type == "cuda" else torch.bfloat16,
+                                enabled=config.amp):
+                out = train_model(batch)
+            optimizer.zero_grad(set_to_none=True)
+            scaler.scale(out["loss"]).backward()
+            scaler.step(optimizer)
+            scaler.update()
+            scheduler.step()
+            n = batch.num_graphs
+            values = [float(out[k].detach()) for k in ("loss", "joint_loss", "edge_loss")]
+            totals += torch.tensor([v * n for v in values] + [n], dtype=torch.float64)
+            elapsed = time.perf_counter() - start
+            bar.set_postfix(loss=f"{values[0]:.4f}", samples_s=f"{totals[3] / elapsed:.0f}")
+        if dist_info.enabled:
+            torch.distributed.all_reduce(totals)
+        seconds = time.perf_counter() - start
+        graphs = max(float(totals[3]), 1.0)
+        metrics = dict(epoch=epoch + 1, loss=float(totals[0]) / graphs, joint_loss=float(totals[1]) / graphs,
+                       edge_loss=float(totals[2]) / graphs, lr=optimizer.param_groups[0]["lr"],
+                       samples=int(totals[3]), seconds=round(seconds, 3),
+                       samples_per_s=round(float(totals[3]) / seconds, 1),
+                       peak_memory_mb=round(peak_memory_mb(device), 1))
+        log.write(**metrics)
+        if show:
+            tqdm.write(f"epoch {epoch + 1}/{config.epochs}  loss {metrics['loss']:.4f}  "
+                       f"({metrics['samples_per_s']:.0f} samples/s)", file=sys.stderr)
+        last = epoch + 1 == config.epochs
+        if dist_info.is_main and ((epoch + 1) % config.checkpoint_every == 0 or last):
+            atomic_save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                         "scheduler": scheduler.state_dict(), "scaler": scaler.state_dict(),
+                         "epoch": epoch + 1, "rng": rng_state(), "config": dataclasses.asdict(config),
+                         "in_channels": in_channels, "layout": dataset.layout.to_json(),
+                         "kind": "skeletonmae"}, checkpoint_path)
+    return metrics
+
+
+def load_pretrained(path: str | Path, map_location: str | torch.device = "cpu") -> tuple[SkeletonMAE, dict[str, Any]]:
+    """A pre-trained SkeletonMAE and its checkpoint dict, from a run dir or a checkpoint file."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / CHECKPOINT
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such checkpoint")
+    state = torch.load(path, map_location=map_location, weights_only=False)
+    if state.get("kind") != "skeletonmae":
+        raise RunDirError(f"{path}: not a SkeletonMAE pre-training checkpoint")
+    config = PretrainConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in state["config"].items()})
+    model = build_model(config, state["in_channels"])
+    model.load_state_dict(state["model"])
+    return model, state
+

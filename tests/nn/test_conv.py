@@ -1,0 +1,124 @@
+import numpy as np
+import pytest
+import torch
+from torch_geometric.data import Batch
+
+from skelgraph.data.sample import skeleton_to_data
+from skelgraph.graph import COCO17, spatial_partition
+from skelgraph.nn.conv import (
+    CONVS, SkeletonGATConv, SkeletonGCNConv, SkeletonSTGCNConv, dense_adjacency, make_conv, stgcn_partition,
+)
+
+T = 4
+
+
+@pytest.fixture
+def batch() -> Batch:  # two COCO-17 graphs, 1 and 2 persons: N = 51 nodes, each a 4-frame track
+    rng = np.random.default_rng(0)
+    return Batch.from_data_list([skeleton_to_data(rng.standard_normal((m, T, 17, 3)).astype(np.float32), COCO17)
+                                 for m in (1, 2)])
+
+
+def build(name: str, fused: bool = True):
+    torch.manual_seed(0)
+    return make_conv(name, 3, 8, fused=fused)
+
+
+@pytest.mark.parametrize("name", list(CONVS))
+def test_conv_output_shape(batch, name):
+    out = build(name)(batch.x, batch.edge_index, batch.hop)
+    assert out.shape == (51, T, 8)
+
+
+@pytest.mark.parametrize("name", list(CONVS))
+def test_fused_path_matches_plain_path(batch, name):
+    conv = build(name)
+    fused = conv(batch.x, batch.edge_index, batch.hop)
+    conv.fused = False
+    plain = conv(batch.x, batch.edge_index, batch.hop)
+    torch.testing.assert_close(fused, plain, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", list(CONVS))
+def test_fused_path_gradient_matches_plain_path(batch, name):
+    conv = build(name)
+    grads = []
+    for fused in (True, False):
+        conv.fused = fused
+        x = batch.x.clone().requires_grad_()
+        conv(x, batch.edge_index, batch.hop).pow(2).sum().backward()
+        grads.append(x.grad)
+    torch.testing.assert_close(grads[0], grads[1], rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", list(CONVS))
+def test_sparse_path_matches_dense_reference(batch, name):
+    conv = build(name)
+    adj = dense_adjacency(batch.edge_index, 17)  # [V, V], adj[target, source]
+    torch.testing.assert_close(conv(batch.x, batch.edge_index, batch.hop), conv(batch.x, adj, batch.hop),
+                               rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", list(CONVS))
+def test_reset_parameters_changes_weights(name):
+    conv = build(name)
+    before = [p.detach().clone() for p in conv.parameters()]
+    conv.reset_parameters()
+    changed = [not torch.equal(a, b) for a, b in zip(before, conv.parameters()) if a.numel() > 1 and a.abs().sum() > 0]
+    assert changed and all(changed)
+
+
+def test_make_conv_rejects_unknown_name():
+    with pytest.raises(ValueError, match="unknown conv"):
+        make_conv("sage", 3, 8)
+
+
+def test_make_conv_gat_splits_channels_over_heads(batch):
+    conv = make_conv("gat", 3, 8, heads=2)
+    assert conv.out_channels == 4 and conv(batch.x, batch.edge_index).shape == (51, T, 8)
+
+
+def test_stgcn_partition_three_joint_chain():
+    # chain 0 - 1 - 2 with the centre at joint 1: hop = [1, 0, 1]
+    edge_index = torch.tensor([[0, 1, 1, 2], [1, 0, 2, 1]])
+    ei, subset, norm = stgcn_partition(edge_index, torch.tensor([1, 0, 1]), 3)
+    labels = {(s, d): k for (s, d), k in zip(ei.t().tolist(), subset.tolist())}
+    assert labels == {(0, 0): 0, (1, 1): 0, (2, 2): 0,  # root: self loops
+                      (1, 0): 1, (1, 2): 1,  # centripetal: the source is nearer the centre
+                      (0, 1): 2, (2, 1): 2}  # centrifugal: farther
+    weights = {(s, d): w for (s, d), w in zip(ei.t().tolist(), norm.tolist())}
+    assert weights[(0, 1)] == weights[(2, 1)] == 0.5  # joint 1 averages its two centrifugal messages
+    assert weights[(1, 0)] == weights[(1, 2)] == weights[(1, 1)] == 1.0
+
+
+def test_stgcn_partition_agrees_with_graph_module():
+    ei_graph, subset_graph = spatial_partition(COCO17, 2)
+    data = skeleton_to_data(np.zeros((2, 1, 17, 2), np.float32), COCO17)
+    ei, subset, _ = stgcn_partition(data.edge_index, data.hop, data.num_nodes)
+    as_set = lambda e, s: set(zip(e[0].tolist(), e[1].tolist(), s.tolist()))  # noqa: E731
+    assert as_set(ei, subset) == as_set(ei_graph, subset_graph)
+
+
+def test_stgcn_needs_hop(batch):
+    with pytest.raises(ValueError, match="hop"):
+        SkeletonSTGCNConv(3, 8)(batch.x, batch.edge_index)
+
+
+def test_gat_attention_sums_to_one_over_incoming_edges_per_frame(batch):
+    torch.manual_seed(0)
+    conv = SkeletonGATConv(3, 4, heads=2)
+    _, (ei, alpha) = conv(batch.x, batch.edge_index, return_attention_weights=True)
+    assert alpha.shape == (ei.size(1), T, 2)
+    sums = torch.zeros(51, T, 2).index_add_(0, ei[1], alpha)
+    torch.testing.assert_close(sums, torch.ones(51, T, 2))
+    assert not torch.allclose(alpha[:, 0], alpha[:, 1])  # coefficients differ between frames
+
+
+def test_normalisation_is_cached_per_edge_index(batch):
+    conv = SkeletonGCNConv(3, 8)
+    conv(batch.x, batch.edge_index)
+    adj = conv._csr_cache._value
+    conv(batch.x, batch.edge_index)
+    assert conv._csr_cache._value is adj  # same edge_index: reused
+    conv(batch.x, batch.edge_index.clone())
+    assert conv._csr_cache._value is not adj  # another edge_index: rebuilt

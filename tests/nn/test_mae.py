@@ -1,0 +1,122 @@
+import numpy as np
+import pytest
+import torch
+from torch_geometric.data import Batch, Data
+
+from skelgraph.data.sample import skeleton_to_data
+from skelgraph.graph import COCO17
+from skelgraph.nn import SkeletonMAE, dense_adjacency
+
+T, D = 4, 16
+
+
+def sample(num_persons: int, seed: int = 0) -> Data:
+    rng = np.random.default_rng(seed)
+    data = skeleton_to_data(rng.standard_normal((num_persons, T, 17, 2)).astype(np.float32), COCO17)
+    data.keep_mask = data.part != COCO17.part_id("left_arm")  # hide a body part
+    return data
+
+
+@pytest.fixture
+def batch() -> Batch:  # 1 and 2 persons: N = 51
+    return Batch.from_data_list([sample(1, 0), sample(2, 1)])
+
+
+def model(**kwargs) -> SkeletonMAE:
+    torch.manual_seed(0)
+    return SkeletonMAE(2, D, **kwargs)
+
+
+def test_forward_on_batch_with_different_person_counts(batch):
+    out = model()(batch)
+    assert out["x_hat"].shape == (51, T, 2)
+    assert out["loss"].dim() == 0 and torch.isfinite(out["loss"])
+    assert out["edge_loss"].item() == 0.0  # edge_weight = 0: off
+
+
+def test_mask_token_replaces_exactly_hidden_nodes(batch):
+    mae = model()
+    seen = {}
+    mae.encoder[0].register_forward_pre_hook(lambda m, args: seen.update(h=args[0]))
+    mae(batch)
+    hidden = ~batch.keep_mask
+    assert torch.equal(seen["h"][hidden], mae.mask_token.expand(int(hidden.sum()), T, D))
+    torch.testing.assert_close(seen["h"][~hidden], mae.embed(batch.x[~hidden]))
+
+
+def test_remask_zeroes_hidden_nodes_before_decoder(batch):
+    mae = model()
+    seen = {}
+    mae.decoder[0].register_forward_pre_hook(lambda m, args: seen.update(z=args[0]))
+    mae(batch)
+    assert seen["z"][~batch.keep_mask].abs().sum() == 0
+    assert seen["z"][batch.keep_mask].abs().sum() > 0
+
+
+def test_per_frame_mask(batch):
+    keep = torch.ones(51, T, dtype=torch.bool)
+    keep[::3, 1:3] = False  # every third joint hidden in frames 1 and 2
+    batch.keep_mask = keep
+    mae = model()
+    h = mae.embed_masked(batch.x, keep)
+    assert torch.equal(h[0, 1], mae.mask_token) and not torch.equal(h[0, 0], mae.mask_token)
+    assert torch.isfinite(mae(batch)["loss"])
+
+
+@pytest.mark.parametrize("conv", ["gcn", "gat", "stgcn"])
+def test_other_convs(batch, conv):
+    assert torch.isfinite(model(conv=conv)(batch)["loss"])
+
+
+def test_edge_loss_is_finite_and_reaches_decoder(batch):
+    mae = model(edge_weight=1.0)
+    out = mae(batch)
+    assert torch.isfinite(out["edge_loss"]) and out["edge_loss"] > 0
+    out["edge_loss"].backward()
+    grads = [p.grad for p in mae.decoder.parameters()]
+    assert all(g is not None for g in grads) and any(g.abs().sum() > 0 for g in grads)
+    assert mae.head.weight.grad is None  # the edge head reads the decoder embedding, not x_hat
+
+
+def test_edge_loss_uses_masked_edge_index(batch):
+    mae = model(edge_weight=1.0)
+    keep = batch.edge_index[0] < batch.edge_index[1]  # pretend the "forward" half was masked out
+    batch.masked_edge_index, batch.edge_index = batch.edge_index[:, ~keep], batch.edge_index[:, keep]
+    pos, neg = mae.edge_pairs(batch, batch.keep_mask)
+    assert torch.equal(pos, batch.masked_edge_index)
+    bones = set(map(tuple, torch.cat([batch.edge_index, batch.masked_edge_index], 1).t().tolist()))
+    assert neg.size(1) > 0 and not bones & set(map(tuple, neg.t().tolist()))  # no bone sampled as negative
+    assert torch.equal(batch.batch[neg[0]], batch.batch[neg[1]])  # negatives stay within a graph
+
+
+def test_adam_steps_reduce_loss(batch):
+    mae = model(edge_weight=0.5)
+    opt = torch.optim.Adam(mae.parameters(), lr=1e-2)
+    losses = []
+    for _ in range(15):
+        opt.zero_grad()
+        loss = mae(batch)["joint_loss"]
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    assert losses[-1] < 0.8 * losses[0]
+
+
+def test_encode_shape_and_no_masking(batch):
+    mae = model()
+    h = mae.encode(batch)
+    assert h.shape == (51, T, D)
+    del batch.keep_mask
+    torch.testing.assert_close(mae.encode(batch), h)  # encode never reads keep_mask
+
+
+def test_forward_needs_keep_mask(batch):
+    del batch.keep_mask
+    with pytest.raises(ValueError, match="keep_mask"):
+        model()(batch)
+
+
+def test_dense_adjacency_gives_the_same_loss(batch):
+    mae = model()
+    adj = dense_adjacency(batch.edge_index, 17)
+    torch.testing.assert_close(mae(batch)["loss"], mae(batch, adj=adj)["loss"])
