@@ -22,6 +22,7 @@ from tqdm.auto import tqdm
 from skelgraph import __version__
 
 KINDS = ("ntu", "pyskl", "kinetics", "nwucla", "bvh", "numpy")
+SINGLE_PERSON_KINDS = ("nwucla", "bvh")  # --max-persons defaults to 1 for these, 2 otherwise
 
 
 @contextlib.contextmanager
@@ -47,18 +48,23 @@ def main() -> None:
 
 # ----------------------------------------------------------------------------- preprocess
 
-def _load_one(item: Any, source, options: dict[str, Any]) -> tuple[str, Any]:
-    """Worker: read and preprocess one item; returns ``(name, sequence)`` or ``(name, error)``."""
+def _load_one(item: Any, load, item_name, layout, options: dict[str, Any]) -> tuple[str, Any]:
+    """Worker: read and preprocess one item; returns ``(name, sequence)`` or ``(name, error)``.
+    Takes the source's pieces, not the source, so a pool does not pickle every item list per task."""
     from skelgraph.data.preprocess import preprocess_sequence
     from skelgraph.data.sample import SkeletonError
 
-    name = source.item_name(item)
+    name = item_name(item)
     try:
-        seq = source.load(item)
-        return name, preprocess_sequence(seq, source.layout, **options)
+        return name, preprocess_sequence(load(item), layout, **options)
     except (SkeletonError, OSError, ValueError, KeyError, EOFError, IndexError) as err:
         message = str(err) or type(err).__name__
         return name, f"{type(err).__name__}: {message}" if not isinstance(err, SkeletonError) else message
+
+
+def _stem(item_name: str) -> str:
+    """Sample name of a file or archive member (``dir/S001...A001.skeleton`` -> ``S001...A001``)."""
+    return Path(item_name.split(":")[-1]).stem
 
 
 @main.command()
@@ -71,12 +77,13 @@ def _load_one(item: Any, source, options: dict[str, Any]) -> tuple[str, Any]:
 @click.option("--split-file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="Your own splits: JSON {split: [names]} or CSV lines 'name,split'. "
                    "Replaces the dataset's standard splits.")
-@click.option("--max-persons", default=2, show_default=True, type=click.IntRange(1),
-              help="Persons kept per sample (the most active ones).")
+@click.option("--max-persons", default=None, type=click.IntRange(1),
+              help="Persons kept per sample, the most active ones (default: 1 for nwucla and bvh, else 2).")
 @click.option("--max-frames", default=None, type=click.IntRange(1),
               help="Drop frames after this many (default: keep all).")
 @click.option("--exclude-list", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-              help="File of sample names to skip, e.g. NTU's samples_with_missing_skeletons.txt.")
+              help="File of sample names (file stems) to skip, e.g. NTU's "
+                   "NTU_RGBD_samples_with_missing_skeletons.txt.")
 @click.option("--center/--no-center", default=True, show_default=True,
               help="Subtract the layout's centre joint.")
 @click.option("--align/--no-align", default=True, show_default=True,
@@ -87,7 +94,7 @@ def _load_one(item: Any, source, options: dict[str, Any]) -> tuple[str, Any]:
               help="Parallel reader processes (0 = read in this process).")
 @click.option("--strict", is_flag=True, help="Fail if any file cannot be read (default: skip and report it).")
 def preprocess(kind: str, src: Path, out: Path, layout_name: str | None, split_file: Path | None,
-               max_persons: int, max_frames: int | None, exclude_list: Path | None, center: bool,
+               max_persons: int | None, max_frames: int | None, exclude_list: Path | None, center: bool,
                align: bool, drop_empty: bool, workers: int, strict: bool) -> None:
     """Read a KIND dataset at SRC (a folder, or a file/archive) into one HDF5 file OUT.
 
@@ -109,6 +116,8 @@ def preprocess(kind: str, src: Path, out: Path, layout_name: str | None, split_f
     from skelgraph.data.sources import open_source
     from skelgraph.data.splits import STANDARD_SPLITS, read_split_file
 
+    if max_persons is None:
+        max_persons = 1 if kind in SINGLE_PERSON_KINDS else 2
     with user_errors():
         source = open_source(kind, src, layout=layout_name)
         if not source.items:
@@ -119,12 +128,13 @@ def preprocess(kind: str, src: Path, out: Path, layout_name: str | None, split_f
         excluded: set[str] = set()
         if exclude_list is not None:
             excluded = {line.strip() for line in exclude_list.read_text().splitlines() if line.strip()}
-        items = [it for it in source.items if source.item_name(it) not in excluded]
+        items = [it for it in source.items if _stem(source.item_name(it)) not in excluded]
         options = dict(max_persons=max_persons, drop_empty=drop_empty, center=center, align=align)
         failures: list[tuple[str, str]] = []
 
         def good_samples() -> Iterator[Any]:
-            load = functools.partial(_load_one, source=source, options=options)
+            load = functools.partial(_load_one, load=source.load, item_name=source.item_name,
+                                     layout=source.layout, options=options)
             with contextlib.ExitStack() as stack:
                 if workers > 0:
                     pool = stack.enter_context(mp.get_context("spawn").Pool(workers))
@@ -154,7 +164,7 @@ def preprocess(kind: str, src: Path, out: Path, layout_name: str | None, split_f
     report = out.with_name(out.name + ".report.txt")
     lines = [f"# skelgraph preprocess {kind} {src}: {n} written, {len(failures)} failed, "
              f"{len(source.items) - len(items)} excluded, {seconds:.1f} s"]
-    lines += [f"{name}\t{reason}" for name, reason in failures]
+    lines += [f"{name}\t{reason.removeprefix(name + ': ')}" for name, reason in failures]
     report.write_text("\n".join(lines) + "\n")
     if failures:
         click.echo(f"{len(failures)} file(s) could not be read; see {report}", err=True)
@@ -237,6 +247,76 @@ def write_synthetic(out: Path, layout_name: str = "ntu25", samples: int = 600, c
     return write_h5(out, seqs, layout=layout, num_persons=1, class_names=class_names,
                     splits=synthetic_splits(seqs, seed=seed),
                     provenance=dict(kind="synthetic", seed=seed, samples=samples, classes=classes))
+
+
+# ----------------------------------------------------------------------------- show
+
+@main.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("index", type=click.IntRange(0), default=0)
+@click.option("--mask", "mask_kind", type=click.Choice(["body-part", "random-joint", "none"]), default="body-part",
+              show_default=True, help="Masking to draw (hidden joints red, masked bones dashed).")
+@click.option("--num-parts", default=2, show_default=True, type=click.IntRange(1), help="Parts hidden (body-part).")
+@click.option("--mask-ratio", default=0.4, show_default=True, type=float, help="Joints hidden (random-joint).")
+@click.option("--checkpoint", type=click.Path(exists=True, path_type=Path), default=None,
+              help="Pre-training run dir (or checkpoint.pt): also draw its reconstruction of the hidden joints.")
+@click.option("--frames", default=4, show_default=True, type=click.IntRange(1),
+              help="Frames drawn side by side (a .gif animates all sampled frames).")
+@click.option("--num-frames", default=64, show_default=True, type=click.IntRange(1),
+              help="Frames the sample is uniformly sampled to first (the model's T).")
+@click.option("--seed", default=0, show_default=True, help="Seed of the mask.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=Path("skeleton.png"),
+              show_default=True, help="Output .png/.pdf/.svg (frames side by side) or .gif (animation).")
+def show(file: Path, index: int, mask_kind: str, num_parts: int, mask_ratio: float, checkpoint: Path | None,
+         frames: int, num_frames: int, seed: int, out: Path) -> None:
+    """Draw sample INDEX of FILE with its mask and, with --checkpoint, the model's reconstruction.
+
+    SkeletonMAE's cosine loss fixes the direction of each rebuilt joint vector, not its length:
+    reconstructions are drawn at the true joint's distance from the centre along the predicted
+    direction.
+    """
+    import torch
+
+    from skelgraph.data.dataset import SkeletonDataset
+    from skelgraph.data.sample import data_to_keypoint
+    from skelgraph.transforms.masking import BodyPartMask, MaskEdges, RandomJointMask
+
+    with user_errors():
+        dataset = SkeletonDataset(file, num_frames=num_frames)
+        if index >= len(dataset):
+            raise click.ClickException(f"{file}: index {index} out of range (0..{len(dataset) - 1})")
+        data = dataset[index]
+        generator = torch.Generator().manual_seed(seed)
+        if mask_kind == "body-part":
+            data = MaskEdges("incident")(BodyPartMask(num_parts, generator=generator)(data))
+        elif mask_kind == "random-joint":
+            data = MaskEdges("incident")(RandomJointMask(mask_ratio, generator=generator)(data))
+        reconstruction = None
+        if checkpoint is not None:
+            if mask_kind == "none":
+                raise click.ClickException("--checkpoint needs a mask: there is nothing to reconstruct")
+            from skelgraph.train.pretrain import load_pretrained
+
+            model, state = load_pretrained(checkpoint)
+            if state["layout"] != dataset.layout.to_json():
+                raise click.ClickException(f"{checkpoint}: trained on another layout than {file}")
+            model.eval()
+            with torch.no_grad():
+                x_hat = model(data)["x_hat"]
+            # cosine loss: keep the predicted direction, take the true length (see --help)
+            x_hat = x_hat / x_hat.norm(dim=-1, keepdim=True).clamp_min(1e-8) * data.x.norm(dim=-1, keepdim=True)
+            reconstruction = data_to_keypoint(data.clone().update({"x": x_hat}), dataset.store.num_persons)
+        try:
+            from skelgraph.viz import draw_skeleton
+
+            path = draw_skeleton(
+                data_to_keypoint(data, dataset.store.num_persons), dataset.layout,
+                frames=None if out.suffix == ".gif" else frames, keep_mask=data.get("keep_mask"),
+                masked_edges=data.get("masked_edge_index"), reconstruction=reconstruction, out=out,
+                title=f"{data.name}  ({mask_kind} mask{', reconstruction' if reconstruction is not None else ''})")
+        except ImportError as err:
+            raise click.ClickException(str(err)) from None
+    click.echo(str(path))
 
 
 # ----------------------------------------------------------------------------- pretrain

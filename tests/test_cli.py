@@ -9,7 +9,7 @@ def runner():
     return CliRunner()
 
 
-@pytest.mark.parametrize("command", ["preprocess", "info", "synth", "demo", "env"])
+@pytest.mark.parametrize("command", ["preprocess", "info", "synth", "demo", "env", "show", "pretrain"])
 def test_every_subcommand_has_help(runner, command):
     result = runner.invoke(main, [command, "--help"])
     assert result.exit_code == 0 and "Usage:" in result.output
@@ -41,3 +41,29 @@ def test_synth_with_unknown_layout_fails_cleanly(runner, tmp_path):
 def test_env_prints_versions(runner):
     result = runner.invoke(main, ["env"])
     assert result.exit_code == 0 and "torch_geometric" in result.output
+
+
+def test_show_draws_mask_and_reconstruction(runner, tmp_path):
+    pytest.importorskip("matplotlib")
+    from skelgraph.train.config import PretrainConfig, load_config
+    from skelgraph.train.pretrain import pretrain
+
+    data = tmp_path / "s.h5"
+    runner.invoke(main, ["synth", str(data), "--samples", "10"])
+    config = load_config(PretrainConfig, None, epochs=1, batch_size=8, num_frames=8, hidden_channels=8)
+    pretrain(config, data, tmp_path / "run", progress=False)
+    png, gif = tmp_path / "f.png", tmp_path / "a.gif"
+    result = runner.invoke(main, ["show", str(data), "2", "--checkpoint", str(tmp_path / "run"), "--out", str(png),
+                                  "--num-frames", "8"])
+    assert result.exit_code == 0, result.output
+    assert png.read_bytes()[:4] == b"\x89PNG"
+    result = runner.invoke(main, ["show", str(data), "2", "--mask", "random-joint", "--out", str(gif),
+                                  "--num-frames", "8"])
+    assert result.exit_code == 0 and gif.read_bytes()[:3] == b"GIF"
+
+
+def test_show_index_out_of_range(runner, tmp_path):
+    data = tmp_path / "s.h5"
+    runner.invoke(main, ["synth", str(data), "--samples", "3"])
+    result = runner.invoke(main, ["show", str(data), "7", "--out", str(tmp_path / "f.png")])
+    assert result.exit_code == 1 and "index 7 out of range (0..2)" in result.output

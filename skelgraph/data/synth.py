@@ -139,8 +139,8 @@ def synthesize(layout: Layout, motion: Motion, rng: np.random.Generator, num_fra
         frames = centre + np.einsum("tij,tvj->tvi", rot, frames - centre)
     frames = frames @ _rot_y(yaw).T
     frames += rng.normal(scale=noise, size=frames.shape)
-    # centred as preprocessing centres real data (on the first frame's centre joint, which keeps
-    # the global motion of jumps and turns)
+    # centred on the first frame's centre joint, i.e. preprocess.center(per_frame=False): unlike
+    # the per-frame default for real data, this keeps the global motion that tells jump and turn apart
     frames -= frames[0, layout.center]
     return frames[None, :, :, :num_channels].astype(np.float32)
 
