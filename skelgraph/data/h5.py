@@ -174,15 +174,24 @@ class H5Skeletons:
             except OSError as err:
                 raise H5FormatError(f"{self.path}: not a readable HDF5 file (corrupt or truncated): {err}") from None
             self._pid = os.getpid()
+            # dataset handles looked up once: a lookup costs as much as reading a small sample
+            self._keypoint = self._file.get("keypoint")
+            self._score = self._file.get("score")
         return self._file
 
+    @property
+    def keypoint(self) -> h5py.Dataset:
+        """``[sum T, M, V, C]`` (lazy h5py dataset)."""
+        self.file  # noqa: B018 -- (re)opens in a new process
+        return self._keypoint
+
     def __getstate__(self) -> dict[str, Any]:  # picklable for spawn-started workers
-        return {**self.__dict__, "_file": None, "_pid": -1}
+        return {**self.__dict__, "_file": None, "_pid": -1, "_keypoint": None, "_score": None}
 
     def close(self) -> None:
         if self._file is not None:
             self._file.close()
-            self._file = None
+            self._file = self._keypoint = self._score = None
 
     def __len__(self) -> int:
         return len(self.names)
@@ -215,15 +224,16 @@ class H5Skeletons:
         r"""Sample ``idx`` as ``[M, T, V, C]`` (``frames``: optional indices into its T frames,
         which reads only what is needed)."""
         start, stop = int(self.offsets[idx]), int(self.offsets[idx + 1])
+        keypoint, score_ds = self.keypoint, self._score
         try:
             if frames is None:
-                kp = self.file["keypoint"][start:stop]
-                score = self.file["score"][start:stop] if self.has_score else None
+                kp = keypoint[start:stop]
+                score = score_ds[start:stop] if score_ds is not None else None
             else:
                 # read the covering range once, then index (h5py fancy indexing is slow)
                 lo, hi = int(frames.min()), int(frames.max()) + 1
-                kp = self.file["keypoint"][start + lo:start + hi][frames - lo]
-                score = self.file["score"][start + lo:start + hi][frames - lo] if self.has_score else None
+                kp = keypoint[start + lo:start + hi][frames - lo]
+                score = score_ds[start + lo:start + hi][frames - lo] if score_ds is not None else None
         except OSError as err:
             raise H5FormatError(f"{self.path}: cannot read sample {idx} ({self.names[idx]}): {err}") from None
         return SkeletonSequence(

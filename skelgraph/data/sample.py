@@ -9,6 +9,7 @@ its track over time: ``x`` ``[M*V, T, C]``, ``edge_index`` the bones of every pe
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -80,6 +81,15 @@ def check_keypoint(keypoint: np.ndarray, num_joints: int | None, where: str) -> 
     return keypoint
 
 
+@functools.lru_cache(maxsize=64)
+def _graph_structure(layout: Layout, num_persons: int) -> dict[str, Tensor]:
+    """Everything of a sample's graph but its features; the same for every sample of a dataset,
+    so built once (callers get clones: a cached tensor must never be edited)."""
+    joint, person, part = node_ids(layout, num_persons)
+    return dict(edge_index=bone_edge_index(layout, num_persons), joint=joint, person=person, part=part,
+                hop=hop_distance(layout).repeat(num_persons))
+
+
 def skeleton_to_data(keypoint: np.ndarray | Tensor, layout: Layout, label: int | None = None,
                      score: np.ndarray | Tensor | None = None, **extra: Any) -> Data:
     r"""Builds the graph of one sample.
@@ -107,12 +117,8 @@ def skeleton_to_data(keypoint: np.ndarray | Tensor, layout: Layout, label: int |
     m, t, v, c = keypoint.shape
     if v != layout.num_joints:
         raise SkeletonError(f"keypoint has {v} joints, layout {layout.name!r} has {layout.num_joints}")
-    joint, person, part = node_ids(layout, m)
-    data = Data(
-        x=keypoint.permute(0, 2, 1, 3).reshape(m * v, t, c),
-        edge_index=bone_edge_index(layout, m),
-        joint=joint, person=person, part=part, hop=hop_distance(layout).repeat(m),
-        num_nodes=m * v, **extra)
+    structure = {key: value.clone() for key, value in _graph_structure(layout, m).items()}
+    data = Data(x=keypoint.permute(0, 2, 1, 3).reshape(m * v, t, c), **structure, num_nodes=m * v, **extra)
     if label is not None:
         data.y = torch.tensor([int(label)], dtype=torch.long)
     if score is not None:
