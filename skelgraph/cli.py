@@ -366,6 +366,107 @@ def pretrain(data: Path, config_path: Path | None, out: Path, resume: bool, **fl
     click.echo(str(out))
 
 
+# ----------------------------------------------------------------------------- finetune / evaluate
+
+def _finetune_errors():
+    from skelgraph.nn.strl import PretrainedMismatchError
+    from skelgraph.train.evaluate import EvaluationError
+
+    return (*_train_errors(), PretrainedMismatchError, EvaluationError)
+
+
+@main.command()
+@click.argument("data", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=None, help="TOML config (experiments/*_finetune.toml); flags below override it.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Run directory: config.toml, metrics.jsonl, checkpoint.pt, load_report.json.")
+@click.option("--pretrained", type=click.Path(exists=True, path_type=Path), default=None,
+              help="Pre-training run dir (or its checkpoint.pt) whose encoder initialises the model.")
+@click.option("--init", type=click.Choice(["pretrained", "none"]), default=None,
+              help="none: random weights (the from-scratch baseline). Implied 'pretrained' by --pretrained.")
+@click.option("--protocol", type=click.Choice(["finetune", "linear"]), default=None,
+              help="finetune: train encoder + STRL; linear: a linear classifier on the frozen encoder.")
+@click.option("--label-fraction", type=click.FloatRange(0, 1, min_open=True), default=None,
+              help="Train on this class-balanced, seeded fraction of the labels (semi-supervised: 0.01, 0.1).")
+@click.option("--train-split", default=None, help="Split of DATA to train on (default: the config's).")
+@click.option("--test-split", default=None, help="Split to report test accuracy on (default: the config's).")
+@click.option("--epochs", type=click.IntRange(1), default=None, help="Epochs (paper: 110).")
+@click.option("--batch-size", type=click.IntRange(1), default=None,
+              help="Global batch size (paper: 128); the lr scales linearly with it.")
+@click.option("--lr", type=float, default=None, help="Learning rate at the config's base_batch_size (paper: 0.1).")
+@click.option("--device", default=None, help="auto (CUDA when present), cpu or cuda.")
+@click.option("--amp/--no-amp", default=None, help="Mixed precision (bf16 on CPU, fp16 on CUDA).")
+@click.option("--workers", type=click.IntRange(0), default=None, help="DataLoader worker processes.")
+@click.option("--seed", type=int, default=None, help="Random seed (also picks the label-fraction subset).")
+@click.option("--resume", is_flag=True, help="Continue the run in --out from its last checkpoint.")
+def finetune(data: Path, config_path: Path | None, out: Path, pretrained: Path | None, resume: bool,
+             **flags: Any) -> None:
+    """Train an action classifier on DATA: STRL fine-tuning of a pre-trained encoder, a linear
+    probe, or training from scratch (--init none).
+
+    Launch on several processes with `torchrun --nproc_per_node N -m skelgraph finetune ...`
+    (DDP). Prints the run directory when done; evaluate it with `skelgraph evaluate`.
+    """
+    from skelgraph.train.config import FinetuneConfig, load_config
+    from skelgraph.train.finetune import finetune as run_finetune
+
+    if pretrained is not None and flags["init"] is None:
+        flags["init"] = "pretrained"
+    with user_errors():
+        try:
+            config = load_config(FinetuneConfig, config_path, **flags)
+            metrics = run_finetune(config, data, out, pretrained=pretrained, resume=resume)
+        except _finetune_errors() as err:
+            raise click.ClickException(str(err)) from None
+    test = f", test top-1 {metrics['test_top1']:.2f}%" if "test_top1" in metrics else ""
+    click.echo(f"final loss {metrics.get('loss', float('nan')):.4f}, train acc "
+               f"{metrics.get('train_acc', float('nan')):.1f}%{test}", err=True)
+    click.echo(str(out))
+
+
+@main.command()
+@click.argument("run_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("data", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--split", default=None, help="Split to evaluate (default: the run's test split).")
+@click.option("--knn", type=click.IntRange(1), default=None,
+              help="k-NN with this K on pooled features (cosine) instead of the classifier.")
+@click.option("--train-split", default=None, help="Split the k-NN neighbours come from (default: the run's).")
+@click.option("--majority", is_flag=True,
+              help="k-NN by plain majority vote (default: votes weighted by exp(similarity / 0.07)).")
+@click.option("--pretrained", type=click.Path(exists=True, path_type=Path), default=None,
+              help="k-NN of this pre-training run's encoder (RUN_DIR is then only where files go).")
+@click.option("--init", type=click.Choice(["none"]), default=None,
+              help="none: k-NN of a random encoder (the baseline; RUN_DIR is only where files go).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Where metrics.json and confusion.png go (default: RUN_DIR).")
+@click.option("--batch-size", type=click.IntRange(1), default=64, show_default=True, help="Samples per batch.")
+@click.option("--device", default="auto", show_default=True, help="auto (CUDA when present), cpu or cuda.")
+@click.option("--workers", type=click.IntRange(0), default=0, show_default=True, help="DataLoader worker processes.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random encoder (--init none).")
+def evaluate(run_dir: Path, data: Path, split: str | None, knn: int | None, train_split: str | None, majority: bool,
+             pretrained: Path | None, init: str | None, out: Path | None, batch_size: int, device: str, workers: int,
+             seed: int) -> None:
+    """Evaluate RUN_DIR (a `finetune` run) on DATA: top-1, top-5, per-class accuracy, confusion
+    matrix. Writes metrics.json and confusion.png; prints a short table."""
+    from skelgraph.train.evaluate import evaluate as run_evaluate
+
+    with user_errors():
+        try:
+            metrics = run_evaluate(run_dir, data, split, out=out, knn=knn, pretrained=pretrained, init=init,
+                                   train_split=train_split, weighted=not majority, batch_size=batch_size,
+                                   device=device, workers=workers, seed=seed)
+        except _finetune_errors() as err:
+            raise click.ClickException(str(err)) from None
+    how = f"k-NN (k={knn}, {'majority' if majority else 'weighted'})" if knn else "classifier"
+    rows = [("model", f"{metrics['model']}, {how}"), ("split", metrics["split"]),
+            ("samples", str(metrics["num_samples"])), ("top-1", f"{metrics['top1']:.2f}"),
+            ("top-5", f"{metrics['top5']:.2f}"), ("mean class", f"{metrics['mean_class_accuracy']:.2f}")]
+    click.echo("\n".join(f"{name:<11} {value}" for name, value in rows))
+    click.echo(f"wrote {metrics['metrics_path']}" + (f" and {metrics['confusion_path']}"
+                                                      if metrics["confusion_path"] else ""), err=True)
+
+
 # ----------------------------------------------------------------------------- demo
 
 @main.command()

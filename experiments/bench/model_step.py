@@ -24,7 +24,8 @@ from torch_geometric.data import Batch
 
 from skelgraph.data.sample import skeleton_to_data
 from skelgraph.graph import NTU25
-from skelgraph.nn import SkeletonMAE, dense_adjacency
+from skelgraph.nn import SkeletonGINConv, SkeletonMAE, dense_adjacency
+from skelgraph.nn.conv import csr_adjacency
 
 PATHS = ("fused", "plain", "dense")
 
@@ -66,6 +67,26 @@ def time_paths(model: SkeletonMAE, batch: Batch, adj: torch.Tensor, warmup: int,
     return {path: statistics.median(t) for path, t in times.items()}
 
 
+def time_aggregation(batch: Batch, adj: torch.Tensor, width: int, warmup: int, repeats: int) -> dict[str, float]:
+    """Median seconds of one neighbour sum (forward + backward) over [N, T, width] per path:
+    what the PyG path changes, without the MLPs that dominate a step."""
+    conv = SkeletonGINConv(width, width)
+    x = torch.randn(batch.num_nodes, batch.x.size(1), width, requires_grad=True)
+    adj_t = csr_adjacency(batch.edge_index, None, (batch.num_nodes,) * 2)
+    run = {"fused": lambda: conv.propagate(adj_t, x=x),
+           "plain": lambda: conv.propagate(batch.edge_index, x=x),
+           "dense": lambda: conv.dense_aggregate(x, adj)}
+    times: dict[str, list[float]] = {path: [] for path in PATHS}
+    for i in range(warmup + repeats):
+        for path in PATHS:
+            x.grad = None
+            start = time.perf_counter()
+            run[path]().sum().backward()
+            if i >= warmup:
+                times[path].append(time.perf_counter() - start)
+    return {path: statistics.median(t) for path, t in times.items()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--convs", nargs="+", default=["gin", "gcn", "gat", "stgcn"])
@@ -83,6 +104,9 @@ def main() -> None:
           f"{args.threads} threads; N={batch.num_nodes} nodes, T={args.frames}, hidden "
           f"{(~batch.keep_mask).float().mean():.2f} of joints, edge_weight={args.edge_weight}")
     print(f"{'conv':6} {'fused ms':>9} {'plain ms':>9} {'dense ms':>9} {'fused/dense':>11} {'plain/dense':>11}")
+    agg = {path: 1e3 * t for path, t in time_aggregation(batch, adj, 64, args.warmup, args.repeats).items()}
+    print(f"{'sum':6} {agg['fused']:9.1f} {agg['plain']:9.1f} {agg['dense']:9.1f} "
+          f"{agg['fused'] / agg['dense']:11.2f} {agg['plain'] / agg['dense']:11.2f}   (neighbour sum only, one layer)")
     for conv in args.convs:
         torch.manual_seed(0)
         model = SkeletonMAE(3, 64, enc_layers=3, dec_layers=1, conv=conv, edge_weight=args.edge_weight)

@@ -57,7 +57,9 @@ class PretrainConfig:
 
 @dataclass(frozen=True)
 class FinetuneConfig:
-    r"""STRL fine-tuning / linear probe / training from scratch. Defaults are the paper's."""
+    r"""STRL fine-tuning / linear probe / training from scratch. Defaults are the paper's
+    (arXiv 2307.08476, Sec. 4.2); the encoder's width, depth and conv must match the
+    pre-training checkpoint when ``init = "pretrained"``."""
 
     # data
     train_split: str | None = None
@@ -79,13 +81,17 @@ class FinetuneConfig:
     lr: float = 0.1
     base_batch_size: int = 128
     momentum: float = 0.9
+    nesterov: bool = True
     weight_decay: float = 5e-4
     warmup_epochs: int = 5
-    lr_steps: tuple[int, ...] = (90, 100)
+    lr_steps: tuple[int, ...] = (90, 100)  # epochs where the lr is multiplied by lr_gamma
     lr_gamma: float = 0.1
     label_smoothing: float = 0.1
-    # augmentation
+    # augmentation (training batches only; light, per sample)
     augment: bool = True
+    aug_rotate: float = 10.0  # degrees, uniform in [-a, a] about each axis
+    aug_scale: float = 0.1  # factor uniform in [1 - s, 1 + s] per axis
+    aug_shear: float = 0.1  # off-diagonal shear entries uniform in [-s, s]
     # run
     seed: int = 0
     workers: int = 0

@@ -119,3 +119,10 @@ def test_frames_without_bodies_only_is_an_error(tmp_path):
 def test_missing_list_skips_header():
     names = read_missing_list(shared_file("ntu_samples", "NTU_RGBD_samples_with_missing_skeletons.txt"))
     assert len(names) == 302 and "S001C002P005R002A008" in names
+
+
+def test_not_a_skeleton_file_is_an_error(tmp_path):
+    path = tmp_path / A001
+    path.write_text("hello world\n")
+    with pytest.raises(SkeletonError, match="line 1: expected the frame count"):
+        read_ntu_skeleton(path)

@@ -1,0 +1,405 @@
+r"""The SSL fine-tuning model of SkeletonMAE (arXiv:2307.08476, Sec. 3.4): the pre-trained
+encoder :math:`G_E` inside the Spatial-Temporal Representation Learning (STRL) module, and a
+linear probe on the frozen encoder.
+
+Shapes: N nodes (a node is one person's joint), T frames, C input channels, D hidden channels,
+B graphs (samples) in a batch, P persons per sample, K classes. ``person`` ``[N]`` is each
+node's person id within its graph, ``batch`` ``[N]`` its graph (absent on a single ``Data``).
+
+Both models keep the encoder's parameters under the names :class:`~skelgraph.nn.mae.SkeletonMAE`
+uses (``embed``, ``encoder``, ``encoder_act``), so a pre-training state dict maps onto them
+key for key (see :func:`load_encoder_weights`).
+"""
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor
+from torch.nn import (BatchNorm1d, Conv1d, Dropout, LayerNorm, Linear, MaxPool1d, Module, ModuleList, Parameter, PReLU,
+                      ReLU, Sequential)
+from torch_geometric.data import Data
+from torch_geometric.nn.inits import reset
+from torch_geometric.utils import scatter
+
+from skelgraph.nn.conv import make_conv
+
+log = logging.getLogger(__name__)
+
+ENCODER_PREFIXES = ("embed.", "encoder.", "encoder_act.")  # G_E inside SkeletonMAE's state dict
+CHECKPOINT = "checkpoint.pt"
+
+
+class PretrainedMismatchError(ValueError):
+    """A pre-training checkpoint that cannot initialise the asked-for model (one-line reason)."""
+
+
+# ----------------------------------------------------------------------------- pooling
+
+def _batch_vector(data: Data) -> Tensor:
+    batch = getattr(data, "batch", None)
+    return batch if batch is not None else data.x.new_zeros(data.x.size(0), dtype=torch.long)
+
+
+def person_group(person: Tensor, batch: Tensor) -> Tensor:
+    r"""Id ``[N]`` of each node's (graph, person) pair: ``batch * P + person`` with ``P`` the
+    largest person id + 1. Ids of absent pairs are simply unused.
+
+    Example:
+        >>> person_group(torch.tensor([0, 0, 1, 1, 0]), torch.tensor([0, 0, 0, 0, 1])).tolist()
+        [0, 0, 1, 1, 2]
+    """
+    return batch * (int(person.max()) + 1 if person.numel() else 1) + person
+
+
+def sum_pool_repeat(h: Tensor, group: Tensor) -> Tensor:
+    r"""``Repeat(SumPool_joints(h))``: sums ``h`` ``[N, T, D]`` over the nodes of each group (one
+    person of one graph) and gives every node its group's sum, ``[N, T, D]``."""
+    return scatter(h, group, dim=0, reduce="sum")[group]
+
+
+def global_pool(h: Tensor, batch: Tensor, num_graphs: int | None = None) -> Tensor:
+    r"""Mean over frames, then over every node of each graph: ``[N, T, D]`` (or ``[N, D]``) ->
+    ``[B, D]``. With the same ``V`` nodes per person this is the mean over persons of the mean
+    over joints (CTR-GCN's convention; zero-padded persons count, as there)."""
+    if h.dim() == 3:
+        h = h.mean(dim=1)
+    return scatter(h, batch, dim=0, dim_size=num_graphs, reduce="mean")
+
+
+# ----------------------------------------------------------------------------- building blocks
+
+class MultiScaleTemporalConv(Module):
+    r"""CTR-GCN's multi-scale temporal convolution (arXiv:2107.12213) over the frames of every
+    node: parallel branches, each ``1x1 conv -> BN -> ReLU`` then a temporal conv of kernel
+    ``kernel_size`` and one of ``dilations`` (+ BN), a ``1x1 -> BN -> ReLU -> max-pool(3) -> BN``
+    branch and a plain ``1x1 -> BN`` branch; their outputs are concatenated back to ``D``
+    channels, added to the input and passed through ReLU.
+
+    Args:
+        channels (int): ``D`` (split over the ``len(dilations) + 2`` branches; the last branch
+            takes the remainder).
+        kernel_size (int): Temporal kernel of the dilated branches (odd). (default: ``5``)
+        dilations (tuple[int, ...]): One branch per dilation. (default: ``(1, 2)``)
+
+    Shapes:
+        - input: ``[N, T, D]``
+        - output: ``[N, T, D]``
+    """
+
+    def __init__(self, channels: int, kernel_size: int = 5, dilations: tuple[int, ...] = (1, 2)) -> None:
+        super().__init__()
+        num_branches = len(dilations) + 2
+        if channels < num_branches:
+            raise ValueError(f"MultiScaleTemporalConv needs at least {num_branches} channels, got {channels}")
+        if kernel_size % 2 == 0:
+            raise ValueError(f"kernel_size must be odd, got {kernel_size}")
+        width = channels // num_branches
+        widths = [width] * (num_branches - 1) + [channels - width * (num_branches - 1)]
+        self.channels, self.kernel_size, self.dilations = channels, kernel_size, tuple(dilations)
+        branches = []
+        for w, d in zip(widths, dilations):
+            branches.append(Sequential(
+                Conv1d(channels, w, 1), BatchNorm1d(w), ReLU(),
+                Conv1d(w, w, kernel_size, padding=d * (kernel_size - 1) // 2, dilation=d), BatchNorm1d(w)))
+        w = widths[len(dilations)]
+        branches.append(Sequential(Conv1d(channels, w, 1), BatchNorm1d(w), ReLU(),
+                                   MaxPool1d(3, stride=1, padding=1), BatchNorm1d(w)))
+        w = widths[-1]
+        branches.append(Sequential(Conv1d(channels, w, 1), BatchNorm1d(w)))
+        self.branches = ModuleList(branches)
+        self.act = ReLU()
+
+    def reset_parameters(self) -> None:
+        reset(self.branches)
+
+    def forward(self, h: Tensor) -> Tensor:
+        z = h.transpose(1, 2)  # [N, D, T]: convs run along T
+        out = torch.cat([branch(z) for branch in self.branches], dim=1)
+        return self.act(out.transpose(1, 2) + h)  # [N, T, D]
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.channels}, kernel_size={self.kernel_size}, dilations={self.dilations})"
+
+
+# ----------------------------------------------------------------------------- models
+
+class _EncoderMixin:
+    r"""``G_E``: ``embed`` ``Linear(C, D)`` + ``encoder`` convs with ``encoder_act`` PReLUs."""
+
+    embed: Linear
+    encoder: ModuleList
+    encoder_act: ModuleList
+
+    def _build_encoder(self, in_channels: int, hidden_channels: int, enc_layers: int, conv: str,
+                       **conv_kwargs: Any) -> None:
+        if enc_layers < 1:
+            raise ValueError(f"need at least one encoder layer, got {enc_layers}")
+        d = hidden_channels
+        self.in_channels, self.hidden_channels, self.enc_layers, self.conv = in_channels, d, enc_layers, conv
+        self.embed = Linear(in_channels, d)
+        self.encoder = ModuleList(make_conv(conv, d, d, **conv_kwargs) for _ in range(enc_layers))
+        self.encoder_act = ModuleList(PReLU() for _ in range(enc_layers))
+
+    def run_encoder(self, h: Tensor, edge_index: Tensor, hop: Tensor | None = None) -> Tensor:
+        r"""``G_E(A, H)``: ``[N, T, D] -> [N, T, D]`` (same computation as SkeletonMAE's)."""
+        for conv, act in zip(self.encoder, self.encoder_act):
+            h = act(conv(h, edge_index, hop))
+        return h
+
+    def encoder_features(self, data: Data) -> Tensor:
+        r"""Pooled features of the bare encoder, ``G_E(embed(x))`` averaged over frames, joints
+        and persons: ``[B, D]`` (what the linear probe and k-NN of a pre-trained encoder use)."""
+        h = self.run_encoder(self.embed(data.x), data.edge_index, getattr(data, "hop", None))
+        return global_pool(h, _batch_vector(data), getattr(data, "num_graphs", 1))
+
+
+class STRLClassifier(_EncoderMixin, Module):
+    r"""Pre-trained SkeletonMAE encoder + STRL + classifier (the paper's fine-tuning model).
+
+    :meth:`forward` (shapes for ``x`` ``[N, T, C]``):
+
+    1. ``H = embed(x) + pos_embed[:T]``: joint embedding plus a learnable temporal position
+       embedding ``[T_max, D]`` -> ``[N, T, D]``;
+    2. ``strl_layers`` STRL layers, each
+       ``H <- H + PReLU(LayerNorm(Linear_{2D->D}([H, Repeat(SumPool_joints(G_E(A, H)))])))``: the shared
+       encoder ``G_E`` runs on ``H``, its output is summed over the joints of each person
+       (per graph) and broadcast back to every joint of that person, concatenated with ``H``
+       and mapped back to ``D`` by a 1x1 convolution (a ``Linear`` over channels), with a
+       residual connection. The ``LayerNorm`` (not in the paper's text) keeps the stack
+       trainable with SGD at lr 0.1: without it, sums over joints through ``M`` stacked
+       ``G_E`` passes diverge within an epoch. Its weight starts at zero, so each STRL layer
+       starts as the identity (the zero-init residual branch trick), which trains markedly
+       faster than a random start;
+    3. :class:`MultiScaleTemporalConv` over the ``T`` axis -> ``[N, T, D]``;
+    4. :func:`global_pool` over frames, joints and persons -> ``[B, D]`` (:meth:`features`);
+    5. MLP head ``Linear(D, D), ReLU, Dropout, Linear(D, K)`` -> logits ``[B, K]``.
+
+    The encoder's weights are shared by all STRL layers (one ``G_E``), as in the paper.
+
+    Args:
+        in_channels (int): ``C``.
+        num_classes (int): ``K``.
+        hidden_channels (int): ``D``. (default: ``64``)
+        enc_layers (int): Convs of ``G_E``. (default: ``3``)
+        conv (str): Conv of ``G_E`` (:func:`~skelgraph.nn.conv.make_conv`). (default: ``"gin"``)
+        strl_layers (int): ``M``. (default: ``3``)
+        max_frames (int): ``T_max``, rows of the position embedding. (default: ``64``)
+        dropout (float): Before the last linear layer. (default: ``0.0``)
+        **conv_kwargs: Passed to every conv.
+
+    Shapes:
+        - input: ``Data``/``Batch`` with ``x`` ``[N, T, C]`` (``T <= max_frames``), ``edge_index``
+          ``[2, E]``, ``person`` ``[N]``, optional ``batch``/``hop`` ``[N]``
+        - output: :meth:`forward` -> ``[B, K]``; :meth:`features` -> ``[B, D]``
+    """
+
+    def __init__(self, in_channels: int, num_classes: int, hidden_channels: int = 64, enc_layers: int = 3,
+                 conv: str = "gin", strl_layers: int = 3, max_frames: int = 64, dropout: float = 0.0,
+                 **conv_kwargs: Any) -> None:
+        super().__init__()
+        self._build_encoder(in_channels, hidden_channels, enc_layers, conv, **conv_kwargs)
+        d = hidden_channels
+        self.num_classes, self.max_frames = num_classes, max_frames
+        self.pos_embed = Parameter(torch.empty(max_frames, d))
+        self.strl = ModuleList(Linear(2 * d, d) for _ in range(strl_layers))
+        self.strl_norm = ModuleList(LayerNorm(d) for _ in range(strl_layers))
+        self.strl_act = ModuleList(PReLU() for _ in range(strl_layers))
+        self.temporal = MultiScaleTemporalConv(d)
+        self.classifier = Sequential(Linear(d, d), ReLU(), Dropout(dropout), Linear(d, num_classes))
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        for module in (self.embed, self.encoder, self.encoder_act, self.strl, self.strl_norm, self.strl_act,
+                       self.temporal, self.classifier):
+            reset(module)
+        torch.nn.init.normal_(self.pos_embed, std=0.02)
+        for norm in self.strl_norm:  # each STRL layer starts as the identity (zero-init residual branch)
+            torch.nn.init.zeros_(norm.weight)
+
+    def strl_layer(self, i: int, h: Tensor, data: Data, group: Tensor) -> Tensor:
+        r"""STRL layer ``i``: ``[N, T, D] -> [N, T, D]`` (see step 2 of the class docs)."""
+        sm = sum_pool_repeat(self.run_encoder(h, data.edge_index, getattr(data, "hop", None)), group)
+        return h + self.strl_act[i](self.strl_norm[i](self.strl[i](torch.cat([h, sm], dim=-1))))
+
+    def features(self, data: Data) -> Tensor:
+        r"""Pooled features ``[B, D]`` (input of the MLP head; used by k-NN)."""
+        x = data.x
+        if x.size(1) > self.max_frames:
+            raise ValueError(f"{x.size(1)} frames, but the position embedding holds {self.max_frames} "
+                             "(max_frames)")
+        batch = _batch_vector(data)
+        person = getattr(data, "person", None)
+        group = batch if person is None else person_group(person, batch)
+        h = self.embed(x) + self.pos_embed[:x.size(1)].to(x.dtype)
+        for i in range(len(self.strl)):
+            h = self.strl_layer(i, h, data, group)
+        h = self.temporal(h)
+        return global_pool(h, batch, getattr(data, "num_graphs", 1))
+
+    def forward(self, data: Data) -> Tensor:
+        return self.classifier(self.features(data))  # [B, K]
+
+    @classmethod
+    def from_pretrained(cls, checkpoint: str | Path | dict[str, Any], num_classes: int, *,
+                        layout: str | dict | None = None, in_channels: int | None = None,
+                        hidden_channels: int | None = None, enc_layers: int | None = None, conv: str | None = None,
+                        **kwargs: Any) -> tuple[STRLClassifier, LoadReport]:
+        r"""A classifier whose ``G_E`` comes from a SkeletonMAE pre-training checkpoint (a run
+        directory, a ``checkpoint.pt`` or its loaded dict).
+
+        ``layout`` (the data's layout JSON or dict), ``in_channels``, ``hidden_channels``,
+        ``enc_layers`` and ``conv``, when given, must match the checkpoint's, else
+        :class:`PretrainedMismatchError`; those not given come from the checkpoint. ``kwargs``
+        set the rest (``strl_layers``, ``max_frames``, ``dropout``). Returns
+        ``(model, report)``; the report is also logged.
+        """
+        state = read_checkpoint(checkpoint)
+        arch = check_compatible(state, layout=layout, in_channels=in_channels, hidden_channels=hidden_channels,
+                                enc_layers=enc_layers, conv=conv)
+        model = cls(num_classes=num_classes, **arch, **kwargs)
+        return model, load_encoder_weights(model, state)
+
+    def __repr__(self) -> str:
+        return (f"{type(self).__name__}({self.in_channels}, {self.num_classes}, hidden={self.hidden_channels}, "
+                f"conv={self.conv!r}, enc_layers={self.enc_layers}, strl_layers={len(self.strl)})")
+
+
+class LinearProbe(_EncoderMixin, Module):
+    r"""Linear classifier on the frozen encoder's pooled features (the linear evaluation
+    protocol): ``Linear(D, K)(encoder_features(data))``. The encoder's parameters have
+    ``requires_grad=False`` and it never leaves eval mode.
+
+    Shapes:
+        - input: as :class:`STRLClassifier`
+        - output: :meth:`forward` -> ``[B, K]``; :meth:`features` -> ``[B, D]``
+    """
+
+    def __init__(self, in_channels: int, num_classes: int, hidden_channels: int = 64, enc_layers: int = 3,
+                 conv: str = "gin", **conv_kwargs: Any) -> None:
+        super().__init__()
+        self._build_encoder(in_channels, hidden_channels, enc_layers, conv, **conv_kwargs)
+        self.num_classes = num_classes
+        self.classifier = Linear(hidden_channels, num_classes)
+        for module in (self.embed, self.encoder, self.encoder_act):
+            module.requires_grad_(False)
+
+    def train(self, mode: bool = True) -> LinearProbe:
+        super().train(mode)
+        for module in (self.embed, self.encoder, self.encoder_act):
+            module.eval()
+        return self
+
+    def features(self, data: Data) -> Tensor:
+        with torch.no_grad():
+            return self.encoder_features(data)
+
+    def forward(self, data: Data) -> Tensor:
+        return self.classifier(self.features(data))
+
+    @classmethod
+    def from_pretrained(cls, checkpoint: str | Path | dict[str, Any], num_classes: int, *,
+                        layout: str | dict | None = None, in_channels: int | None = None,
+                        hidden_channels: int | None = None, enc_layers: int | None = None,
+                        conv: str | None = None) -> tuple[LinearProbe, LoadReport]:
+        r"""As :meth:`STRLClassifier.from_pretrained`."""
+        state = read_checkpoint(checkpoint)
+        arch = check_compatible(state, layout=layout, in_channels=in_channels, hidden_channels=hidden_channels,
+                                enc_layers=enc_layers, conv=conv)
+        model = cls(num_classes=num_classes, **arch)
+        return model, load_encoder_weights(model, state)
+
+
+# ----------------------------------------------------------------------------- checkpoints
+
+@dataclass
+class LoadReport:
+    """What :func:`load_encoder_weights` did: parameter names ``loaded`` from the checkpoint,
+    ``missing`` (the model's, left at their initial values) and ``unexpected`` (the
+    checkpoint's, not used: decoder, [MASK] token, heads)."""
+
+    loaded: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    unexpected: list[str] = field(default_factory=list)
+    source: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"source": self.source, "loaded": self.loaded, "missing": self.missing, "unexpected": self.unexpected}
+
+    def __str__(self) -> str:
+        return (f"{self.source or 'checkpoint'}: loaded {len(self.loaded)} tensors, {len(self.missing)} missing "
+                f"(new), {len(self.unexpected)} unexpected (unused)")
+
+
+def read_checkpoint(checkpoint: str | Path | dict[str, Any]) -> dict[str, Any]:
+    r"""A SkeletonMAE pre-training checkpoint as a dict, from a run directory, a file or a dict."""
+    if isinstance(checkpoint, dict):
+        state = checkpoint
+    else:
+        path = Path(checkpoint)
+        if path.is_dir():
+            path = path / CHECKPOINT
+        if not path.exists():
+            raise FileNotFoundError(f"{path}: no such checkpoint")
+        state = torch.load(path, map_location="cpu", weights_only=False)
+        state.setdefault("path", str(path))
+    if not isinstance(state, dict) or state.get("kind") != "skeletonmae":
+        raise PretrainedMismatchError(f"{state.get('path', 'checkpoint') if isinstance(state, dict) else checkpoint}: "
+                                      "not a SkeletonMAE pre-training checkpoint")
+    return state
+
+
+def _layout_dict(layout: str | dict) -> dict:
+    return json.loads(layout) if isinstance(layout, str) else dict(layout)
+
+
+def check_compatible(state: dict[str, Any], *, layout: str | dict | None = None, in_channels: int | None = None,
+                     hidden_channels: int | None = None, enc_layers: int | None = None,
+                     conv: str | None = None) -> dict[str, Any]:
+    r"""Checks a pre-training checkpoint against the data and the asked-for encoder (each
+    argument given must match); returns the encoder's architecture (``in_channels``,
+    ``hidden_channels``, ``enc_layers``, ``conv``)."""
+    source = state.get("path", "checkpoint")
+    config = state.get("config", {})
+    arch = dict(in_channels=int(state["in_channels"]), hidden_channels=int(config.get("hidden_channels", 64)),
+                enc_layers=int(config.get("enc_layers", 3)), conv=config.get("conv", "gin"))
+    if layout is not None and state.get("layout") is not None:
+        theirs, ours = _layout_dict(state["layout"]), _layout_dict(layout)
+        if theirs != ours:
+            raise PretrainedMismatchError(
+                f"{source} was pre-trained on layout {theirs.get('name')!r} ({len(theirs.get('joints', []))} joints), "
+                f"but the data uses {ours.get('name')!r} ({len(ours.get('joints', []))} joints)")
+    if in_channels is not None and in_channels != arch["in_channels"]:
+        raise PretrainedMismatchError(f"{source} was pre-trained on {arch['in_channels']} input channels, "
+                                      f"but the data has {in_channels}")
+    if hidden_channels is not None and hidden_channels != arch["hidden_channels"]:
+        raise PretrainedMismatchError(f"{source} has width hidden_channels={arch['hidden_channels']}, but "
+                                      f"{hidden_channels} was asked for (set hidden_channels to match)")
+    if enc_layers is not None and enc_layers != arch["enc_layers"]:
+        raise PretrainedMismatchError(f"{source} has enc_layers={arch['enc_layers']}, but {enc_layers} was asked for")
+    if conv is not None and conv != arch["conv"]:
+        raise PretrainedMismatchError(f"{source} uses conv {arch['conv']!r}, but {conv!r} was asked for")
+    return arch
+
+
+def load_encoder_weights(model: Module, state: dict[str, Any]) -> LoadReport:
+    r"""Copies ``G_E`` (``embed.*``, ``encoder.*``, ``encoder_act.*``) from a pre-training
+    state dict into ``model`` (same names). Returns and logs the :class:`LoadReport`; a tensor
+    of another shape raises :class:`PretrainedMismatchError`."""
+    source = state.get("path", "checkpoint")
+    weights: dict[str, Tensor] = state["model"]
+    own = model.state_dict()
+    candidates = {k: v for k, v in weights.items() if k.startswith(ENCODER_PREFIXES) and k in own}
+    for key, value in candidates.items():
+        if value.shape != own[key].shape:
+            raise PretrainedMismatchError(f"{source}: {key} has shape {list(value.shape)}, the model expects "
+                                          f"{list(own[key].shape)}")
+    model.load_state_dict(candidates, strict=False)
+    report = LoadReport(loaded=sorted(candidates), missing=sorted(set(own) - set(candidates)),
+                        unexpected=sorted(set(weights) - set(candidates)), source=str(source))
+    log.info("%s", report)
+    return report

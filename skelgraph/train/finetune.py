@@ -1,0 +1,295 @@
+r"""Supervised training on top of SkeletonMAE: fine-tuning with STRL, the linear probe, and
+training from scratch (the baseline).
+
+Protocols (``config.protocol`` / ``config.init``):
+
+- ``finetune`` + ``init = "pretrained"``: :class:`~skelgraph.nn.strl.STRLClassifier` whose
+  encoder ``G_E`` comes from a pre-training run; everything is trained (the paper's SSL).
+- ``finetune`` + ``init = "none"``: the same model from random weights (the from-scratch
+  baseline).
+- ``linear``: :class:`~skelgraph.nn.strl.LinearProbe`, a linear classifier on the frozen
+  encoder's pooled features (``init = "none"``: on a random encoder).
+- ``label_fraction < 1``: the semi-supervised protocol; training uses a class-balanced,
+  seeded subset of the training labels (:func:`~skelgraph.train.subset.label_fraction_indices`).
+
+k-NN needs no training: see :func:`skelgraph.train.evaluate.evaluate`.
+
+SGD (momentum, Nesterov, weight decay), the lr scaled linearly with the global batch from
+``base_batch_size``, linear warm-up then ×``lr_gamma`` at each of ``lr_steps`` (stepped per
+batch), cross-entropy with label smoothing. Training batches get light augmentation (rotate,
+scale, shear) drawn from a per-epoch generator. As in :mod:`skelgraph.train.pretrain`, every
+epoch draws from ``(seed, epoch)`` alone and checkpoints hold every state, so a resumed run
+ends with the same weights as an uninterrupted one. DDP under ``torchrun``.
+
+Run directory::
+
+    config.toml       the resolved config
+    metrics.jsonl     per epoch: loss, train_acc, lr, samples/s, peak memory; test_top1/top5
+                      every eval_every epochs and at the last
+    checkpoint.pt     the latest checkpoint (atomic)
+    load_report.json  which pre-trained weights were loaded, missing, unexpected
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch.nn import Module
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DistributedSampler, RandomSampler
+from torch_geometric.loader import DataLoader
+from torch_geometric.transforms import BaseTransform, Compose
+from tqdm.auto import tqdm
+
+from skelgraph.data.dataset import SkeletonDataset
+from skelgraph.nn.strl import LinearProbe, LoadReport, STRLClassifier, read_checkpoint
+from skelgraph.train.common import (
+    DistInfo, MetricsLog, atomic_save, cleanup_distributed, lr_factor, peak_memory_mb, resolve_device, rng_state,
+    scaled_lr, seed_everything, set_rng_state, setup_distributed,
+)
+from skelgraph.train.config import FinetuneConfig, config_to_toml
+from skelgraph.train.pretrain import CHECKPOINT, RunDirError, epoch_seed
+from skelgraph.train.subset import label_fraction_indices
+from skelgraph.transforms.augment import RandomRotate, RandomScale, RandomShear
+
+KINDS = {"finetune": "strl", "linear": "linear"}
+
+
+def build_model(config: FinetuneConfig, in_channels: int, num_classes: int, pretrained: dict[str, Any] | None = None,
+                layout_json: str | None = None) -> tuple[Module, LoadReport | None]:
+    """The model a config describes, with the pre-trained encoder when ``pretrained`` (a
+    pre-training checkpoint dict) is given; returns ``(model, load report or None)``."""
+    arch = dict(hidden_channels=config.hidden_channels, enc_layers=config.enc_layers, conv=config.conv)
+    if config.protocol == "linear":
+        if pretrained is not None:
+            return LinearProbe.from_pretrained(pretrained, num_classes, layout=layout_json, in_channels=in_channels,
+                                               **arch)
+        return LinearProbe(in_channels, num_classes, **arch), None
+    extra = dict(strl_layers=config.strl_layers, max_frames=config.num_frames, dropout=config.dropout)
+    if pretrained is not None:
+        return STRLClassifier.from_pretrained(pretrained, num_classes, layout=layout_json, in_channels=in_channels,
+                                              **arch, **extra)
+    return STRLClassifier(in_channels, num_classes, **arch, **extra), None
+
+
+def build_augment(config: FinetuneConfig, generator: torch.Generator) -> BaseTransform | None:
+    """Light augmentation of training batches (one draw per graph), or None when off."""
+    if not config.augment:
+        return None
+    steps: list[BaseTransform] = []
+    if config.aug_rotate > 0:
+        steps.append(RandomRotate(config.aug_rotate, generator=generator))
+    if config.aug_scale > 0:
+        steps.append(RandomScale((1 - config.aug_scale, 1 + config.aug_scale), generator=generator))
+    if config.aug_shear > 0:
+        steps.append(RandomShear(config.aug_shear, generator=generator))
+    return Compose(steps) if steps else None
+
+
+def make_train_loader(dataset: SkeletonDataset, config: FinetuneConfig, dist_info: DistInfo,
+                      epoch: int) -> DataLoader:
+    per_process = max(1, config.batch_size // dist_info.world_size)
+    generator = torch.Generator().manual_seed(epoch_seed(config.seed, epoch))
+    if dist_info.enabled:
+        sampler = DistributedSampler(dataset, num_replicas=dist_info.world_size, rank=dist_info.rank,
+                                     shuffle=True, seed=config.seed)
+        sampler.set_epoch(epoch)
+    else:
+        sampler = RandomSampler(dataset, generator=generator)
+    return DataLoader(dataset, batch_size=per_process, sampler=sampler, num_workers=config.workers,
+                      generator=generator)
+
+
+@torch.no_grad()
+def evaluate_accuracy(model: Module, dataset: SkeletonDataset, config: FinetuneConfig, dist_info: DistInfo,
+                  device: torch.device) -> dict[str, float]:
+    """Top-1/top-5 (percent) on ``dataset``; each process takes every world_size-th sample
+    (no padding, so the counts are exact) and the counts are summed."""
+    shard = dataset.index_select(list(range(dist_info.rank, len(dataset), dist_info.world_size)))
+    loader = DataLoader(shard, batch_size=max(1, config.batch_size // dist_info.world_size), shuffle=False,
+                        num_workers=config.workers)
+    model.eval()
+    counts = torch.zeros(3, dtype=torch.float64)  # top-1 hits, top-5 hits, samples
+    for batch in loader:
+        batch = batch.to(device)
+        with torch.autocast(device.type, dtype=torch.float16 if device.type == "cuda" else torch.bfloat16,
+                            enabled=config.amp):
+            logits = model(batch).float()
+        y = batch.y.view(-1)
+        top = logits.topk(min(5, logits.size(1)), dim=1).indices
+        counts += torch.tensor([float((top[:, 0] == y).sum()), float((top == y[:, None]).any(1).sum()), len(y)],
+                               dtype=torch.float64)
+    if dist_info.enabled:
+        torch.distributed.all_reduce(counts)
+    n = max(float(counts[2]), 1.0)
+    return {"test_top1": round(100 * float(counts[0]) / n, 3), "test_top5": round(100 * float(counts[1]) / n, 3)}
+
+
+def finetune(config: FinetuneConfig, data_path: str | Path, out_dir: str | Path,
+             pretrained: str | Path | None = None, resume: bool = False,
+             progress: bool | None = None) -> dict[str, Any]:
+    r"""Trains a classifier on ``data_path`` (an HDF5 file) into ``out_dir`` by
+    ``config.protocol``; ``pretrained`` is a pre-training run directory or checkpoint (needed
+    when ``config.init == "pretrained"``, unless resuming). Returns the last epoch's metrics.
+    ``progress=None`` shows bars only on a terminal."""
+    device = resolve_device(config.device)
+    dist_info, device = setup_distributed(device)
+    try:
+        return _finetune(config, Path(data_path), Path(out_dir), pretrained, resume, progress, device, dist_info)
+    finally:
+        cleanup_distributed()
+
+
+def _check(config: FinetuneConfig, pretrained: str | Path | None, resume: bool) -> None:
+    if config.init == "none" and pretrained is not None:
+        raise RunDirError("init = 'none' trains from scratch: drop --pretrained (or use --init pretrained)")
+    if config.init == "pretrained" and pretrained is None and not resume:
+        raise RunDirError("init = 'pretrained' needs a pre-training run: pass --pretrained RUN_DIR "
+                          "(or --init none to train from scratch)")
+    if not 0.0 < config.label_fraction <= 1.0:
+        raise RunDirError(f"label_fraction must be in (0, 1], got {config.label_fraction}")
+
+
+def _finetune(config: FinetuneConfig, data_path: Path, out_dir: Path, pretrained: str | Path | None, resume: bool,
+              progress: bool | None, device: torch.device, dist_info: DistInfo) -> dict[str, Any]:
+    _check(config, pretrained, resume)
+    checkpoint_path = out_dir / CHECKPOINT
+    if dist_info.is_main:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        if checkpoint_path.exists() and not resume:
+            raise RunDirError(f"{out_dir} already holds a run ({CHECKPOINT}); pass --resume to continue it "
+                              f"or choose another --out")
+        if resume and not checkpoint_path.exists():
+            raise RunDirError(f"{out_dir}: nothing to resume ({CHECKPOINT} is missing)")
+    seed_everything(config.seed)
+    train_set = SkeletonDataset(data_path, split=config.train_split, num_frames=config.num_frames, train=True,
+                                num_persons=config.num_persons)
+    test_set = None
+    if config.test_split is not None:
+        test_set = SkeletonDataset(data_path, split=config.test_split, num_frames=config.num_frames,
+                                   num_persons=config.num_persons)
+    in_channels = int(train_set.store.file["keypoint"].shape[3])
+    num_classes = train_set.num_classes
+    labels = train_set.labels
+    subset = label_fraction_indices(labels, config.label_fraction, seed=config.seed)
+    if len(subset) == 0:
+        raise RunDirError(f"{data_path}: split {config.train_split!r} has no labelled sample to train on")
+    if len(subset) < len(train_set):
+        train_set = train_set.index_select(subset.tolist())
+    pretrained_state = None
+    if pretrained is not None and not resume:
+        pretrained_state = read_checkpoint(pretrained)
+    model, report = build_model(config, in_channels, num_classes, pretrained_state, train_set.layout.to_json())
+    model = model.to(device)
+    lr = scaled_lr(config.lr, config.batch_size, config.base_batch_size)
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.SGD(params, lr=lr, momentum=config.momentum, weight_decay=config.weight_decay,
+                                nesterov=config.nesterov and config.momentum > 0)
+    steps_per_epoch = len(make_train_loader(train_set, config, dist_info, 0))
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: lr_factor(
+        step / steps_per_epoch, warmup_epochs=config.warmup_epochs, schedule="step", epochs=config.epochs,
+        steps=tuple(config.lr_steps), gamma=config.lr_gamma))
+    scaler = torch.amp.GradScaler("cuda", enabled=config.amp and device.type == "cuda")
+    criterion = torch.nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
+    start_epoch, pretrained_source = 0, str(pretrained) if pretrained is not None else None
+    log = MetricsLog(out_dir / "metrics.jsonl", enabled=dist_info.is_main)
+    if resume:
+        state = torch.load(checkpoint_path, map_location=device, weights_only=False)
+        if state.get("kind") != KINDS[config.protocol]:
+            raise RunDirError(f"{checkpoint_path} is a {state.get('kind')!r} run, the config asks for protocol "
+                              f"{config.protocol!r}")
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        scaler.load_state_dict(state["scaler"])
+        set_rng_state(state["rng"])
+        start_epoch, pretrained_source = state["epoch"], state.get("pretrained")
+        log.truncate_after(start_epoch)
+    if dist_info.is_main:
+        (out_dir / "config.toml").write_text(config_to_toml(
+            config, f"skelgraph finetune {data_path} (resolved config; effective lr {lr:g}; "
+                    f"pretrained {pretrained_source or 'none'})"))
+        if report is not None:
+            (out_dir / "load_report.json").write_text(json.dumps(report.to_dict(), indent=2) + "\n")
+            print(str(report), file=sys.stderr)
+    train_model: Module = model
+    if dist_info.enabled:
+        train_model = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+
+    metrics: dict[str, Any] = {}
+    show = (sys.stderr.isatty() if progress is None else progress) and dist_info.is_main
+    for epoch in range(start_epoch, config.epochs):
+        torch.manual_seed(epoch_seed(config.seed, epoch, dist_info.rank))  # frame sampling (workers=0), dropout
+        augment = build_augment(config, torch.Generator().manual_seed(epoch_seed(config.seed, epoch, dist_info.rank)))
+        loader = make_train_loader(train_set, config, dist_info, epoch)
+        train_model.train()
+        totals = torch.zeros(3, dtype=torch.float64)  # loss (graph-weighted), correct, graphs
+        start = time.perf_counter()
+        bar = tqdm(loader, desc=f"{config.protocol} {epoch + 1}/{config.epochs}", unit="batch", disable=not show,
+                   file=sys.stderr, leave=False)
+        for batch in bar:
+            if augment is not None:
+                batch = augment(batch)
+            batch = batch.to(device)
+            y = batch.y.view(-1)
+            with torch.autocast(device.type, dtype=torch.float16 if device.type == "cuda" else torch.bfloat16,
+                                enabled=config.amp):
+                logits = train_model(batch)
+            loss = criterion(logits.float(), y)
+            optimizer.zero_grad(set_to_none=True)
+            scaler.scale(loss).backward()
+            scaler.step(optimizer)
+            scaler.update()
+            scheduler.step()
+            n = len(y)
+            correct, loss_value = float((logits.detach().argmax(dim=1) == y).sum()), float(loss.detach())
+            totals += torch.tensor([loss_value * n, correct, n], dtype=torch.float64)
+            elapsed = time.perf_counter() - start
+            bar.set_postfix(loss=f"{loss_value:.4f}", samples_s=f"{totals[2] / elapsed:.0f}")
+        if dist_info.enabled:
+            torch.distributed.all_reduce(totals)
+        seconds = time.perf_counter() - start
+        graphs = max(float(totals[2]), 1.0)
+        metrics = dict(epoch=epoch + 1, loss=float(totals[0]) / graphs, train_acc=100 * float(totals[1]) / graphs,
+                       lr=optimizer.param_groups[0]["lr"], samples=int(totals[2]), seconds=round(seconds, 3),
+                       samples_per_s=round(float(totals[2]) / seconds, 1),
+                       peak_memory_mb=round(peak_memory_mb(device), 1))
+        last = epoch + 1 == config.epochs
+        if test_set is not None and ((epoch + 1) % config.eval_every == 0 or last):
+            metrics.update(evaluate_accuracy(model, test_set, config, dist_info, device))
+        log.write(**metrics)
+        if show:
+            test = f"  test top-1 {metrics['test_top1']:.2f}%" if "test_top1" in metrics else ""
+            tqdm.write(f"epoch {epoch + 1}/{config.epochs}  loss {metrics['loss']:.4f}  train acc "
+                       f"{metrics['train_acc']:.1f}%{test}  ({metrics['samples_per_s']:.0f} samples/s)",
+                       file=sys.stderr)
+        if dist_info.is_main and ((epoch + 1) % config.checkpoint_every == 0 or last):
+            atomic_save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                         "scheduler": scheduler.state_dict(), "scaler": scaler.state_dict(),
+                         "epoch": epoch + 1, "rng": rng_state(), "config": dataclasses.asdict(config),
+                         "in_channels": in_channels, "num_classes": num_classes,
+                         "class_names": train_set.class_names, "layout": train_set.layout.to_json(),
+                         "pretrained": pretrained_source, "kind": KINDS[config.protocol]}, checkpoint_path)
+    return metrics
+
+
+def load_finetuned(path: str | Path, map_location: str | torch.device = "cpu") -> tuple[Module, dict[str, Any]]:
+    """A trained classifier (:class:`STRLClassifier` or :class:`LinearProbe`) and its checkpoint
+    dict, from a fine-tuning run directory or checkpoint file."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / CHECKPOINT
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such checkpoint")
+    state = torch.load(path, map_location=map_location, weights_only=False)
+    if state.get("kind") not in KINDS.values():
+        raise RunDirError(f"{path}: not a fine-tuning checkpoint (kind {state.get('kind')!r})")
+    config = FinetuneConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in state["config"].items()})
+    model, _ = build_model(config, state["in_channels"], state["num_classes"])
+    model.load_state_dict(state["model"])
+    return model, state
