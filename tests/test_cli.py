@@ -9,7 +9,7 @@ def runner():
     return CliRunner()
 
 
-@pytest.mark.parametrize("command", ["preprocess", "info", "synth", "demo", "env", "show", "pretrain"])
+@pytest.mark.parametrize("command", ["preprocess", "info", "synth", "demo", "env", "show", "pretrain", "finetune", "evaluate"])
 def test_every_subcommand_has_help(runner, command):
     result = runner.invoke(main, [command, "--help"])
     assert result.exit_code == 0 and "Usage:" in result.output
@@ -67,3 +67,27 @@ def test_show_index_out_of_range(runner, tmp_path):
     runner.invoke(main, ["synth", str(data), "--samples", "3"])
     result = runner.invoke(main, ["show", str(data), "7", "--out", str(tmp_path / "f.png")])
     assert result.exit_code == 1 and "index 7 out of range (0..2)" in result.output
+
+
+def test_demo_runs_every_stage_and_prints_the_table(runner, tmp_path, monkeypatch):
+    from skelgraph.train import demo
+
+    # the real demo's shapes, shrunk so the wiring is tested in seconds
+    monkeypatch.setattr(demo, "DEMO_SAMPLES", 30)
+    monkeypatch.setattr(demo, "DEMO_PRETRAIN", demo.DEMO_PRETRAIN | dict(epochs=1, num_frames=8, hidden_channels=8))
+    monkeypatch.setattr(demo, "DEMO_FINETUNE", demo.DEMO_FINETUNE | dict(epochs=1, num_frames=8, hidden_channels=8,
+                                                                         warmup_epochs=0, lr_steps=(1,)))
+    out = tmp_path / "demo"
+    result = runner.invoke(main, ["demo", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    for row in ("fine-tuned from SkeletonMAE", "from scratch", "k-NN, pre-trained encoder", "k-NN, random encoder"):
+        assert row in result.output
+    assert (out / "summary.json").exists() and (out / "finetune" / "confusion.png").exists()
+
+
+def test_demo_refuses_to_replace_a_foreign_directory(runner, tmp_path):
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "thesis.tex").write_text("x")
+    result = runner.invoke(main, ["demo", "--out", str(tmp_path / "mine")])
+    assert result.exit_code == 1 and "not a demo directory" in result.output
+    assert (tmp_path / "mine" / "thesis.tex").exists()
