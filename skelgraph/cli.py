@@ -31,10 +31,15 @@ def user_errors() -> Iterator[None]:
     from skelgraph.data.sample import SkeletonError
     from skelgraph.data.splits import SplitFileError
     from skelgraph.graph.layouts import LayoutError
+    from skelgraph.nn.strl import PretrainedMismatchError
+    from skelgraph.train.common import RunDirError
+    from skelgraph.train.config import ConfigError
+    from skelgraph.train.evaluate import EvaluationError
 
     try:
         yield
-    except (SkeletonError, LayoutError, SplitFileError, FileNotFoundError) as err:
+    except (SkeletonError, LayoutError, SplitFileError, FileNotFoundError, ConfigError, RunDirError,
+            PretrainedMismatchError, EvaluationError) as err:
         raise click.ClickException(str(err)) from None
     except KeyError as err:  # our KeyErrors carry a full sentence (unknown split, part...)
         raise click.ClickException(str(err.args[0]) if err.args else repr(err)) from None
@@ -321,13 +326,6 @@ def show(file: Path, index: int, mask_kind: str, num_parts: int, mask_ratio: flo
 
 # ----------------------------------------------------------------------------- pretrain
 
-def _train_errors():
-    from skelgraph.train.config import ConfigError
-    from skelgraph.train.pretrain import RunDirError
-
-    return (ConfigError, RunDirError)
-
-
 @main.command()
 @click.argument("data", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -357,23 +355,13 @@ def pretrain(data: Path, config_path: Path | None, out: Path, resume: bool, **fl
     from skelgraph.train.pretrain import pretrain as run_pretrain
 
     with user_errors():
-        try:
-            config = load_config(PretrainConfig, config_path, **flags)
-            metrics = run_pretrain(config, data, out, resume=resume)
-        except _train_errors() as err:
-            raise click.ClickException(str(err)) from None
+        config = load_config(PretrainConfig, config_path, **flags)
+        metrics = run_pretrain(config, data, out, resume=resume)
     click.echo(f"final loss {metrics.get('loss', float('nan')):.4f}", err=True)
     click.echo(str(out))
 
 
 # ----------------------------------------------------------------------------- finetune / evaluate
-
-def _finetune_errors():
-    from skelgraph.nn.strl import PretrainedMismatchError
-    from skelgraph.train.evaluate import EvaluationError
-
-    return (*_train_errors(), PretrainedMismatchError, EvaluationError)
-
 
 @main.command()
 @click.argument("data", type=click.Path(exists=True, dir_okay=False, path_type=Path))
@@ -414,11 +402,8 @@ def finetune(data: Path, config_path: Path | None, out: Path, pretrained: Path |
     if pretrained is not None and flags["init"] is None:
         flags["init"] = "pretrained"
     with user_errors():
-        try:
-            config = load_config(FinetuneConfig, config_path, **flags)
-            metrics = run_finetune(config, data, out, pretrained=pretrained, resume=resume)
-        except _finetune_errors() as err:
-            raise click.ClickException(str(err)) from None
+        config = load_config(FinetuneConfig, config_path, **flags)
+        metrics = run_finetune(config, data, out, pretrained=pretrained, resume=resume)
     test = f", test top-1 {metrics['test_top1']:.2f}%" if "test_top1" in metrics else ""
     click.echo(f"final loss {metrics.get('loss', float('nan')):.4f}, train acc "
                f"{metrics.get('train_acc', float('nan')):.1f}%{test}", err=True)
@@ -452,12 +437,9 @@ def evaluate(run_dir: Path, data: Path, split: str | None, knn: int | None, trai
     from skelgraph.train.evaluate import evaluate as run_evaluate
 
     with user_errors():
-        try:
-            metrics = run_evaluate(run_dir, data, split, out=out, knn=knn, pretrained=pretrained, init=init,
-                                   train_split=train_split, weighted=not majority, batch_size=batch_size,
-                                   device=device, workers=workers, seed=seed)
-        except _finetune_errors() as err:
-            raise click.ClickException(str(err)) from None
+        metrics = run_evaluate(run_dir, data, split, out=out, knn=knn, pretrained=pretrained, init=init,
+                               train_split=train_split, weighted=not majority, batch_size=batch_size,
+                               device=device, workers=workers, seed=seed)
     how = f"k-NN (k={knn}, {'majority' if majority else 'weighted'})" if knn else "classifier"
     rows = [("model", f"{metrics['model']}, {how}"), ("split", metrics["split"]),
             ("samples", str(metrics["num_samples"])), ("top-1", f"{metrics['top1']:.2f}"),
@@ -465,6 +447,85 @@ def evaluate(run_dir: Path, data: Path, split: str | None, knn: int | None, trai
     click.echo("\n".join(f"{name:<11} {value}" for name, value in rows))
     click.echo(f"wrote {metrics['metrics_path']}" + (f" and {metrics['confusion_path']}"
                                                       if metrics["confusion_path"] else ""), err=True)
+
+
+# ----------------------------------------------------------------------------- bench
+
+@main.command()
+@click.option("--joints", default="25", show_default=True, type=click.Choice(["25", "17", "18", "20"]),
+              help="V: 25 ntu25, 17 coco17, 18 openpose18, 20 kinect_v1_20.")
+@click.option("--persons", default=2, show_default=True, type=click.IntRange(1), help="M, persons per sample.")
+@click.option("--frames", default=None, type=click.IntRange(1), help="T.  [default: 64; 32 with --quick]")
+@click.option("--width", default=64, show_default=True, type=click.IntRange(1), help="D, hidden channels.")
+@click.option("--batch", default=None, type=click.IntRange(1), help="Samples per batch.  [default: 64; 8 with --quick]")
+@click.option("--warmup", default=None, type=click.IntRange(0), help="Untimed steps first.  [default: 2; 1 with --quick]")
+@click.option("--repeats", default=None, type=click.IntRange(1), help="Timed steps per path.  [default: 10; 3 with --quick]")
+@click.option("--conv", "convs", multiple=True, help="Conv to measure (repeatable).  [default: every conv]")
+@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
+@click.option("--threads", default=None, type=click.IntRange(1),
+              help="torch threads.  [default: torch's; 1 with --quick]")
+@click.option("--data", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="HDF5 file for the read rate.  [default: a synthetic file in a temporary directory]")
+@click.option("--read-samples", default=None, type=click.IntRange(1),
+              help="Samples read per worker setting.  [default: 512; 64 with --quick]")
+@click.option("--no-read", is_flag=True, help="Skip the HDF5 read measurement.")
+@click.option("--no-memory", is_flag=True, help="Skip the peak-memory pass (one profiled step per row).")
+@click.option("--quick", is_flag=True,
+              help="Batch 8, T 32, 3 repeats, 1 thread: under a minute on 2 busy CPU cores.")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write every number as JSON here.")
+@click.option("--plot", "plot_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also draw a bar chart (.png) of samples/s here (needs matplotlib).")
+def bench(joints: str, persons: int, frames: int | None, width: int, batch: int | None, warmup: int | None,
+          repeats: int | None, convs: tuple[str, ...], device: str, threads: int | None, data: Path | None,
+          read_samples: int | None, no_read: bool, no_memory: bool, quick: bool, json_path: Path | None,
+          plot_path: Path | None) -> None:
+    """Time every conv in SkeletonMAE pre-training and the STRL classifier: the PyG path against dense code.
+
+    Prints per model, mode (fwd, fwd+bwd), conv and path (fused, plain, dense einsum, PyG dense
+    layers) the time per batch, samples/s, peak memory and parameters; the ratio sparse/dense
+    (> 1: the PyG path is faster); whether all paths agree; the HDF5 read rate and a projected
+    NTU-60 x-sub epoch. See experiments/bench/README.md for every column.
+    """
+    import json
+    import tempfile
+
+    import torch
+
+    from skelgraph.bench import BenchConfig, format_table, plot, run_bench
+    from skelgraph.nn.conv import CONVS
+
+    unknown = [c for c in convs if c not in CONVS]
+    if unknown:
+        raise click.ClickException(f"unknown conv {unknown[0]!r}; choose from {', '.join(CONVS)}")
+    if threads is not None or quick:  # --quick: 1 thread, so a busy machine cannot make threads wait on each other
+        torch.set_num_threads(threads or 1)
+    config = BenchConfig(joints=int(joints), persons=persons, frames=frames or (32 if quick else 64), width=width,
+                         batch=batch or (8 if quick else 64),
+                         warmup=warmup if warmup is not None else (1 if quick else 2),
+                         repeats=repeats or (3 if quick else 10), device=device, convs=convs or tuple(CONVS),
+                         memory=not no_memory, read_samples=read_samples or (64 if quick else 512))
+    echo = functools.partial(click.echo, err=True)
+    synthetic = data is None and not no_read
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            if synthetic:
+                data = Path(tmp) / "synthetic.h5"
+                write_synthetic(data, config.layout_name, samples=config.read_samples)
+            result = run_bench(config, None if no_read else data, echo=echo)
+    except ValueError as err:  # e.g. --device cuda without CUDA
+        raise click.ClickException(str(err)) from None
+    if synthetic:
+        result.read_source = f"synthetic {config.layout_name} file, {config.read_samples} samples, 1 person"
+    click.echo(format_table(result))
+    if json_path is not None:
+        json_path.write_text(json.dumps(result.to_dict(), indent=1))
+        echo(f"wrote {json_path}")
+    if plot_path is not None:
+        try:
+            echo(f"wrote {plot(result, plot_path)}")
+        except ImportError as err:
+            raise click.ClickException(str(err)) from None
 
 
 # ----------------------------------------------------------------------------- demo

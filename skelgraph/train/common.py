@@ -126,6 +126,42 @@ def lr_factor(epoch: float, *, warmup_epochs: int, schedule: str, epochs: int,
     return 1.0
 
 
+class RunDirError(ValueError):
+    """A run directory that cannot be used as asked (the message says why)."""
+
+
+def prepare_run_dir(out_dir: Path, checkpoint: str, resume: bool, dist_info: DistInfo) -> Path:
+    """Creates ``out_dir`` (main process) and refuses to overwrite a run, or to resume none.
+    Returns the checkpoint path."""
+    path = out_dir / checkpoint
+    if dist_info.is_main:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        if path.exists() and not resume:
+            raise RunDirError(f"{out_dir} already holds a run ({checkpoint}); pass --resume to continue it "
+                              f"or choose another --out")
+        if resume and not path.exists():
+            raise RunDirError(f"{out_dir}: nothing to resume ({checkpoint} is missing)")
+    return path
+
+
+def training_state(model: torch.nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any, scaler: Any,
+                   epoch: int) -> dict[str, Any]:
+    """What a checkpoint needs to resume exactly (callers add their own metadata)."""
+    return {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+            "scaler": scaler.state_dict(), "epoch": epoch, "rng": rng_state()}
+
+
+def restore_training_state(state: dict[str, Any], model: torch.nn.Module, optimizer: torch.optim.Optimizer,
+                           scheduler: Any, scaler: Any) -> int:
+    """Inverse of :func:`training_state`; returns the number of finished epochs."""
+    model.load_state_dict(state["model"])
+    optimizer.load_state_dict(state["optimizer"])
+    scheduler.load_state_dict(state["scheduler"])
+    scaler.load_state_dict(state["scaler"])
+    set_rng_state(state["rng"])
+    return int(state["epoch"])
+
+
 class MetricsLog:
     """One JSON object per line (``metrics.jsonl``); appends, so a resumed run continues it."""
 

@@ -49,11 +49,11 @@ from tqdm.auto import tqdm
 from skelgraph.data.dataset import SkeletonDataset
 from skelgraph.nn.strl import LinearProbe, LoadReport, STRLClassifier, read_checkpoint
 from skelgraph.train.common import (
-    DistInfo, MetricsLog, atomic_save, cleanup_distributed, lr_factor, peak_memory_mb, resolve_device, rng_state,
-    scaled_lr, seed_everything, set_rng_state, setup_distributed,
+    DistInfo, MetricsLog, RunDirError, atomic_save, cleanup_distributed, lr_factor, peak_memory_mb, prepare_run_dir,
+    resolve_device, restore_training_state, scaled_lr, seed_everything, setup_distributed, training_state,
 )
 from skelgraph.train.config import FinetuneConfig, config_to_toml
-from skelgraph.train.pretrain import CHECKPOINT, RunDirError, epoch_seed
+from skelgraph.train.pretrain import CHECKPOINT, epoch_seed
 from skelgraph.train.subset import label_fraction_indices
 from skelgraph.transforms.augment import RandomRotate, RandomScale, RandomShear
 
@@ -158,14 +158,7 @@ def _check(config: FinetuneConfig, pretrained: str | Path | None, resume: bool) 
 def _finetune(config: FinetuneConfig, data_path: Path, out_dir: Path, pretrained: str | Path | None, resume: bool,
               progress: bool | None, device: torch.device, dist_info: DistInfo) -> dict[str, Any]:
     _check(config, pretrained, resume)
-    checkpoint_path = out_dir / CHECKPOINT
-    if dist_info.is_main:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        if checkpoint_path.exists() and not resume:
-            raise RunDirError(f"{out_dir} already holds a run ({CHECKPOINT}); pass --resume to continue it "
-                              f"or choose another --out")
-        if resume and not checkpoint_path.exists():
-            raise RunDirError(f"{out_dir}: nothing to resume ({CHECKPOINT} is missing)")
+    checkpoint_path = prepare_run_dir(out_dir, CHECKPOINT, resume, dist_info)
     seed_everything(config.seed)
     train_set = SkeletonDataset(data_path, split=config.train_split, num_frames=config.num_frames, train=True,
                                 num_persons=config.num_persons)
@@ -203,12 +196,8 @@ def _finetune(config: FinetuneConfig, data_path: Path, out_dir: Path, pretrained
         if state.get("kind") != KINDS[config.protocol]:
             raise RunDirError(f"{checkpoint_path} is a {state.get('kind')!r} run, the config asks for protocol "
                               f"{config.protocol!r}")
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        scaler.load_state_dict(state["scaler"])
-        set_rng_state(state["rng"])
-        start_epoch, pretrained_source = state["epoch"], state.get("pretrained")
+        start_epoch = restore_training_state(state, model, optimizer, scheduler, scaler)
+        pretrained_source = state.get("pretrained")
         log.truncate_after(start_epoch)
     if dist_info.is_main:
         (out_dir / "config.toml").write_text(config_to_toml(
@@ -269,12 +258,10 @@ def _finetune(config: FinetuneConfig, data_path: Path, out_dir: Path, pretrained
                        f"{metrics['train_acc']:.1f}%{test}  ({metrics['samples_per_s']:.0f} samples/s)",
                        file=sys.stderr)
         if dist_info.is_main and ((epoch + 1) % config.checkpoint_every == 0 or last):
-            atomic_save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                         "scheduler": scheduler.state_dict(), "scaler": scaler.state_dict(),
-                         "epoch": epoch + 1, "rng": rng_state(), "config": dataclasses.asdict(config),
-                         "in_channels": in_channels, "num_classes": num_classes,
-                         "class_names": train_set.class_names, "layout": train_set.layout.to_json(),
-                         "pretrained": pretrained_source, "kind": KINDS[config.protocol]}, checkpoint_path)
+            atomic_save(training_state(model, optimizer, scheduler, scaler, epoch + 1) | {
+                "config": dataclasses.asdict(config), "in_channels": in_channels, "num_classes": num_classes,
+                "class_names": train_set.class_names, "layout": train_set.layout.to_json(),
+                "pretrained": pretrained_source, "kind": KINDS[config.protocol]}, checkpoint_path)
     return metrics
 
 

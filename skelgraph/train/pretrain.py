@@ -29,17 +29,13 @@ from tqdm.auto import tqdm
 from skelgraph.data.dataset import SkeletonDataset
 from skelgraph.nn.mae import SkeletonMAE
 from skelgraph.train.common import (
-    DistInfo, MetricsLog, atomic_save, cleanup_distributed, lr_factor, peak_memory_mb, resolve_device, rng_state,
-    scaled_lr, seed_everything, set_rng_state, setup_distributed,
+    DistInfo, MetricsLog, RunDirError, atomic_save, cleanup_distributed, lr_factor, peak_memory_mb, prepare_run_dir,
+    resolve_device, restore_training_state, scaled_lr, seed_everything, setup_distributed, training_state,
 )
 from skelgraph.train.config import PretrainConfig, config_to_toml
 from skelgraph.transforms.masking import BodyPartMask, MaskEdges, RandomJointMask
 
 CHECKPOINT = "checkpoint.pt"
-
-
-class RunDirError(ValueError):
-    """A run directory that cannot be used as asked (message says why)."""
 
 
 def build_model(config: PretrainConfig, in_channels: int) -> SkeletonMAE:
@@ -97,14 +93,7 @@ def pretrain(config: PretrainConfig, data_path: str | Path, out_dir: str | Path,
 
 def _pretrain(config: PretrainConfig, data_path: Path, out_dir: Path, resume: bool, progress: bool | None,
               device: torch.device, dist_info: DistInfo) -> dict[str, Any]:
-    checkpoint_path = out_dir / CHECKPOINT
-    if dist_info.is_main:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        if checkpoint_path.exists() and not resume:
-            raise RunDirError(f"{out_dir} already holds a run ({CHECKPOINT}); pass --resume to continue it "
-                              f"or choose another --out")
-        if resume and not checkpoint_path.exists():
-            raise RunDirError(f"{out_dir}: nothing to resume ({CHECKPOINT} is missing)")
+    checkpoint_path = prepare_run_dir(out_dir, CHECKPOINT, resume, dist_info)
     seed_everything(config.seed)
     dataset = SkeletonDataset(data_path, split=config.split, num_frames=config.num_frames, train=True,
                               num_persons=config.num_persons)
@@ -120,12 +109,7 @@ def _pretrain(config: PretrainConfig, data_path: Path, out_dir: Path, resume: bo
     log = MetricsLog(out_dir / "metrics.jsonl", enabled=dist_info.is_main)
     if resume:
         state = torch.load(checkpoint_path, map_location=device, weights_only=False)
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        scaler.load_state_dict(state["scaler"])
-        set_rng_state(state["rng"])
-        start_epoch = state["epoch"]
+        start_epoch = restore_training_state(state, model, optimizer, scheduler, scaler)
         log.truncate_after(start_epoch)
     if dist_info.is_main:
         (out_dir / "config.toml").write_text(config_to_toml(
@@ -176,11 +160,9 @@ def _pretrain(config: PretrainConfig, data_path: Path, out_dir: Path, resume: bo
                        f"({metrics['samples_per_s']:.0f} samples/s)", file=sys.stderr)
         last = epoch + 1 == config.epochs
         if dist_info.is_main and ((epoch + 1) % config.checkpoint_every == 0 or last):
-            atomic_save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                         "scheduler": scheduler.state_dict(), "scaler": scaler.state_dict(),
-                         "epoch": epoch + 1, "rng": rng_state(), "config": dataclasses.asdict(config),
-                         "in_channels": in_channels, "layout": dataset.layout.to_json(),
-                         "kind": "skeletonmae"}, checkpoint_path)
+            atomic_save(training_state(model, optimizer, scheduler, scaler, epoch + 1) | {
+                "config": dataclasses.asdict(config), "in_channels": in_channels,
+                "layout": dataset.layout.to_json(), "kind": "skeletonmae"}, checkpoint_path)
     return metrics
 
 

@@ -11,7 +11,8 @@ from click.testing import CliRunner
 from skelgraph.cli import main, write_synthetic
 from skelgraph.train.config import FinetuneConfig, PretrainConfig, load_config
 from skelgraph.train.finetune import finetune, load_finetuned
-from skelgraph.train.pretrain import RunDirError, pretrain
+from skelgraph.train.common import RunDirError
+from skelgraph.train.pretrain import pretrain
 from skelgraph.train.subset import label_fraction_indices
 
 # lr 0.4 at batch 128 is 0.025 at batch 8 (linear scaling); 1 warm-up epoch

@@ -9,7 +9,8 @@ import torch
 
 from skelgraph.cli import write_synthetic
 from skelgraph.train.config import PretrainConfig, load_config
-from skelgraph.train.pretrain import RunDirError, load_pretrained, pretrain
+from skelgraph.train.common import RunDirError
+from skelgraph.train.pretrain import load_pretrained, pretrain
 
 TINY = dict(epochs=3, batch_size=16, base_batch_size=16, lr=2e-3, num_frames=16, hidden_channels=16,
             split="train")
