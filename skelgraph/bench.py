@@ -1,0 +1,699 @@
+r"""``skelgraph bench``: the PyG message-passing path against dense references of the same models.
+
+For every conv of :data:`~skelgraph.nn.conv.CONVS` it times, in one run and on one batch,
+
+- ``mae``: a SkeletonMAE pre-training step (body-part-masked batch, reconstruction loss);
+- ``strl``: the STRL classifier (inference forward; training forward + cross-entropy + backward);
+- ``aggregate``: one layer's neighbour sum alone (what the PyG path changes, without the MLPs);
+
+each through these paths, all with the same weights:
+
+==============  ================================================================================
+path            what runs
+==============  ================================================================================
+``fused``       PyG ``message_and_aggregate``: one sparse CSR product per layer over ``[N, T*F]``
+``plain``       PyG ``message`` on ``[E, T, F]`` edge tensors, then scatter-sum
+``dense``       our convs' reference path: ``[V, V] @ X`` per ``V``-joint block (einsum
+                ``'vw,bwk->bvk'``), selected by passing a float ``[V, V]`` adjacency
+``pyg-dense``   PyG's own dense layers (``DenseGINConv``, ``DenseGCNConv``, ``DenseGATConv``) on
+                the ``[B*M*T, V, F]`` layout (see :class:`PyGDenseConv`); ST-GCN has none
+``*-noscatter`` ``fused``/``plain`` with torch-scatter switched off (only when it is installed)
+==============  ================================================================================
+
+The paths take turns step by step, so load from other processes hits all of them alike.
+Timings are the median and quartiles of ``repeats`` steps after ``warmup`` steps.
+
+Peak memory is the largest amount of tensor memory a step allocates on top of what was live
+before it (weights, the batch). On CUDA it is ``torch.cuda.max_memory_allocated`` after
+``reset_peak_memory_stats``, minus the allocation before the step. On the CPU there is no
+resettable peak counter: ``tracemalloc`` sees only Python's allocator, not tensor storage, and
+the resident set (RSS) keeps freed memory in malloc's arenas, so its delta after a warm-up step
+is close to zero. We therefore run one extra step under ``torch.profiler`` with
+``profile_memory=True`` and sum the CPU allocator's allocation/free events in time order; the
+maximum of that running sum is the step's peak. It is exact for tensors (what the model
+controls) and leaves out allocator overhead and fragmentation.
+"""
+from __future__ import annotations
+
+import contextlib
+import copy
+import importlib.util
+import itertools
+import os
+import platform
+import statistics
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+from torch.nn import Identity, Module
+from torch_geometric.data import Batch
+
+from skelgraph.data.sample import skeleton_to_data
+from skelgraph.graph.layouts import Layout, get_layout
+from skelgraph.nn.conv import CONVS, SkeletonGATConv, SkeletonGCNConv, SkeletonGINConv, csr_adjacency, dense_adjacency
+from skelgraph.nn.mae import SkeletonMAE
+from skelgraph.nn.strl import STRLClassifier
+from skelgraph.transforms.masking import BodyPartMask
+
+NTU60_XSUB_TRAIN = 40_091  # training sequences of NTU RGB+D 60, cross-subject
+LAYOUT_BY_JOINTS = {25: "ntu25", 17: "coco17", 18: "openpose18", 20: "kinect_v1_20"}
+CHANNELS = {"ntu25": 3, "kinect_v1_20": 3, "coco17": 2, "openpose18": 2}  # 3D sensors vs 2D pose estimators
+MODELS = ("mae", "strl", "aggregate")
+MODES = ("fwd", "fwd+bwd")
+NUM_CLASSES = 60
+
+
+# ----------------------------------------------------------------------------- settings and results
+
+@dataclass(frozen=True)
+class BenchConfig:
+    r"""What one ``skelgraph bench`` run measures (CLI flags map one to one)."""
+
+    joints: int = 25
+    persons: int = 2
+    frames: int = 64
+    width: int = 64
+    batch: int = 64
+    warmup: int = 2
+    repeats: int = 10
+    device: str = "cpu"
+    convs: tuple[str, ...] = tuple(CONVS)
+    memory: bool = True
+    read_samples: int = 512  # samples read per worker setting
+    workers: tuple[int, ...] = (0, 2)
+    seed: int = 0
+
+    @property
+    def layout_name(self) -> str:
+        if self.joints not in LAYOUT_BY_JOINTS:
+            raise ValueError(f"--joints {self.joints}: choose one of {', '.join(map(str, LAYOUT_BY_JOINTS))}")
+        return LAYOUT_BY_JOINTS[self.joints]
+
+    @property
+    def channels(self) -> int:
+        return CHANNELS[self.layout_name]
+
+
+@dataclass
+class Timing:
+    r"""Seconds per batch over ``repeats`` steps."""
+
+    median_s: float
+    q25_s: float
+    q75_s: float
+    min_s: float
+    max_s: float
+    repeats: int
+
+    @classmethod
+    def of(cls, seconds: list[float]) -> Timing:
+        q25, q75 = np.percentile(seconds, [25, 75])
+        return cls(statistics.median(seconds), float(q25), float(q75), min(seconds), max(seconds), len(seconds))
+
+
+@dataclass
+class Row:
+    r"""One measured (model, mode, conv, path)."""
+
+    model: str
+    mode: str
+    conv: str
+    path: str
+    timing: Timing
+    samples_per_s: float
+    peak_mb: float | None
+    params: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**{k: v for k, v in asdict(self).items() if k != "timing"}, **asdict(self.timing)}
+
+
+@dataclass
+class BenchResult:
+    r"""Everything ``skelgraph bench`` prints; :meth:`to_dict` is the ``--json`` document."""
+
+    config: BenchConfig
+    environment: dict[str, Any]
+    rows: list[Row] = field(default_factory=list)
+    agreement: list[dict[str, Any]] = field(default_factory=list)
+    read: list[dict[str, Any]] = field(default_factory=list)
+    read_source: str = ""
+    notes: list[str] = field(default_factory=list)
+
+    def find(self, model: str, mode: str, conv: str, path: str) -> Row | None:
+        return next((r for r in self.rows if (r.model, r.mode, r.conv, r.path) == (model, mode, conv, path)), None)
+
+    def ratios(self) -> list[dict[str, Any]]:
+        r"""Throughput of each path ÷ throughput of the ``dense`` einsum reference, per model,
+        mode and conv (``fused_over_dense`` > 1: the PyG path is faster)."""
+        out = []
+        for (model, mode, conv), _ in itertools.groupby(self.rows, key=lambda r: (r.model, r.mode, r.conv)):
+            dense = self.find(model, mode, conv, "dense")
+            if dense is None:
+                continue
+            entry: dict[str, Any] = {"model": model, "mode": mode, "conv": conv}
+            for path in ("fused", "plain", "pyg-dense"):
+                row = self.find(model, mode, conv, path)
+                key = path.replace("-", "_") + "_over_dense"
+                entry[key] = row.samples_per_s / dense.samples_per_s if row else None
+            out.append(entry)
+        return out
+
+    def pretrain_memory_per_sample_mb(self) -> dict[str, float]:
+        r"""Peak memory of a pre-training step (fused path) ÷ batch size, per conv."""
+        return {r.conv: r.peak_mb / self.config.batch for r in self.rows
+                if (r.model, r.mode, r.path) == ("mae", "fwd+bwd", "fused") and r.peak_mb is not None}
+
+    def epoch_projection(self, num_samples: int = NTU60_XSUB_TRAIN) -> dict[str, Any]:
+        r"""Projected NTU-60 x-sub pre-training epoch from the measured rates (see
+        :func:`project_epoch`)."""
+        compute = {r.conv: project_epoch(r.samples_per_s, num_samples) for r in self.rows
+                   if (r.model, r.mode, r.path) == ("mae", "fwd+bwd", "fused")}
+        load = {str(r["workers"]): project_epoch(r["samples_per_s"], num_samples) for r in self.read}
+        best_load = min(load.values()) if load else None
+        bound = {conv: ("loading" if best_load is not None and best_load > s else "compute")
+                 for conv, s in compute.items()}
+        return {"num_samples": num_samples, "compute_s": compute, "load_s": load, "bound_by": bound}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"config": asdict(self.config), "environment": self.environment,
+                "rows": [r.to_dict() for r in self.rows], "ratios": self.ratios(), "agreement": self.agreement,
+                "read": {"source": self.read_source, "rates": self.read},
+                "pretrain_memory_per_sample_mb": self.pretrain_memory_per_sample_mb(),
+                "epoch_projection": self.epoch_projection(), "notes": self.notes}
+
+
+def project_epoch(samples_per_s: float, num_samples: int = NTU60_XSUB_TRAIN) -> float:
+    r"""Seconds for one pass over ``num_samples`` at ``samples_per_s``.
+
+    Example:
+        >>> project_epoch(100.0, 40_091)
+        400.91
+    """
+    if samples_per_s <= 0:
+        raise ValueError(f"samples_per_s must be > 0, got {samples_per_s}")
+    return num_samples / samples_per_s
+
+
+# ----------------------------------------------------------------------------- environment
+
+def torch_scatter_version() -> str | None:
+    r"""torch-scatter's version, or ``None`` when it is not installed."""
+    if importlib.util.find_spec("torch_scatter") is None:
+        return None
+    try:
+        import torch_scatter
+    except (ImportError, OSError):  # installed but broken (e.g. built for another torch)
+        return None
+    return getattr(torch_scatter, "__version__", "unknown")
+
+
+@contextlib.contextmanager
+def torch_scatter_disabled() -> Iterator[None]:
+    r"""PyG falls back to PyTorch's own scatter ops inside the block (it reads the flag per call)."""
+    import torch_geometric.typing as pyg_typing
+
+    saved = pyg_typing.WITH_TORCH_SCATTER
+    pyg_typing.WITH_TORCH_SCATTER = False
+    try:
+        yield
+    finally:
+        pyg_typing.WITH_TORCH_SCATTER = saved
+
+
+def environment(device: torch.device) -> dict[str, Any]:
+    import torch_geometric
+
+    return {"load_average_1min": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
+            "cpu_count": os.cpu_count(), "torch": torch.__version__, "torch_geometric": torch_geometric.__version__,
+            "torch_scatter": torch_scatter_version() or "not installed", "device": str(device),
+            "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else
+            (platform.processor() or platform.machine()), "threads": torch.get_num_threads(),
+            "python": platform.python_version()}
+
+
+def busy_warning(env: dict[str, Any]) -> str | None:
+    r"""A warning when other processes leave fewer free cores than the CPU run's threads (load
+    average + threads > cores): threads then wait for each other and timings become noise.
+
+    Example:
+        >>> busy_warning({"device": "cpu", "load_average_1min": 2.0, "cpu_count": 2, "threads": 2})[:12]
+        'machine busy'
+    """
+    load, cores = env.get("load_average_1min"), env.get("cpu_count")
+    if env["device"] != "cpu" or load is None or not cores or load + env["threads"] <= cores + 0.5:
+        return None
+    return (f"machine busy (load average {load:.1f} on {cores} cores, {env['threads']} torch threads): "
+            "timings are noisy; rerun on a quiet machine (or with fewer --threads)")
+
+
+# ----------------------------------------------------------------------------- the batch and the dense layers
+
+def make_batch(config: BenchConfig, layout: Layout | None = None) -> Batch:
+    r"""``config.batch`` random skeleton graphs (``M`` persons, ``T`` frames, ``V`` joints) with a
+    labels ``y`` and a SkeletonMAE body-part mask (2 parts per person, :class:`BodyPartMask`)."""
+    layout = layout or get_layout(config.layout_name)
+    rng = np.random.default_rng(config.seed)
+    graphs = [skeleton_to_data(rng.standard_normal((config.persons, config.frames, layout.num_joints,
+                                                    config.channels)).astype(np.float32),
+                               layout, label=int(rng.integers(NUM_CLASSES)))
+              for _ in range(config.batch)]
+    batch = Batch.from_data_list(graphs)
+    return BodyPartMask(2, generator=torch.Generator().manual_seed(config.seed))(batch)
+
+
+class PyGDenseConv(Module):
+    r"""A PyG dense layer (``DenseGINConv``, ``DenseGCNConv``, ``DenseGATConv``) called like our convs.
+
+    PyG's dense layers take ``x`` ``[B, V, F]`` and a ``[V, V]`` (or ``[B, V, V]``) adjacency. Our
+    features are ``[N, T, F]`` with ``N = B*M*V`` (node ``n`` is joint ``n % V``), and a spatial
+    conv treats every (sample, person, frame) as its own ``V``-joint graph, so the layout that
+    fits every dense layer is ``[B*M*T, V, F]``: ``x.view(B*M, V, T, F).transpose(1, 2)`` (one
+    copy in, one out per layer), with the ``[V, V]`` adjacency broadcast over the batch. GIN and
+    GCN alone could use ``[B*M, V, T*F]`` (no copy), but GAT's attention is per frame and
+    DenseGCNConv's weight acts on the last axis, so T must sit in the batch axis.
+
+    Shapes:
+        - input: x ``[N, T, F_in]``, adj ``[V, V]`` float (``adj[target, source] = 1``), hop ignored
+        - output: ``[N, T, F_out]``
+    """
+
+    def __init__(self, layer: Module) -> None:
+        super().__init__()
+        self.layer = layer
+
+    def forward(self, x: Tensor, adj: Tensor, hop: Tensor | None = None) -> Tensor:
+        n, t, f = x.shape
+        v = adj.size(-1)
+        blocks = x.view(n // v, v, t, f).transpose(1, 2).reshape(-1, v, f)  # [B*M*T, V, F]
+        out = self.layer(blocks, adj)
+        return out.view(n // v, t, v, -1).transpose(1, 2).reshape(n, t, -1)
+
+
+def to_pyg_dense(conv: Module) -> Module | None:
+    r"""PyG's dense layer computing what ``conv`` computes, sharing its weights (copied), or
+    ``None`` where PyG has none (ST-GCN's partitioned conv)."""
+    from torch_geometric.nn import DenseGATConv, DenseGCNConv, DenseGINConv
+
+    if isinstance(conv, SkeletonGINConv):
+        dense = DenseGINConv(copy.deepcopy(conv.mlp), eps=conv.eps)
+        dense.nn.load_state_dict(conv.mlp.state_dict())  # DenseGINConv re-initialises its nn
+        return dense
+    if isinstance(conv, SkeletonGCNConv):
+        dense = DenseGCNConv(conv.in_channels, conv.out_channels, bias=conv.bias is not None)
+        with torch.no_grad():
+            dense.lin.weight.copy_(conv.lin.weight)
+            if conv.bias is not None:
+                dense.bias.copy_(conv.bias)
+        return dense
+    if isinstance(conv, SkeletonGATConv):
+        dense = DenseGATConv(conv.in_channels, conv.out_channels, heads=conv.heads, concat=conv.concat,
+                             negative_slope=conv.negative_slope, dropout=conv.dropout, bias=conv.bias is not None)
+        with torch.no_grad():
+            dense.lin.weight.copy_(conv.lin.weight)
+            dense.att_src.copy_(conv.att_src.view_as(dense.att_src))
+            dense.att_dst.copy_(conv.att_dst.view_as(dense.att_dst))
+            if conv.bias is not None:
+                dense.bias.copy_(conv.bias)
+        return dense
+    return None
+
+
+def pyg_dense_model(model: Module) -> Module | None:
+    r"""A copy of ``model`` whose convs (in ``encoder``/``decoder``) are PyG dense layers with the
+    same weights; call it with the ``[V, V]`` adjacency as the graph. ``None`` if a conv has no
+    PyG dense twin."""
+    twin = copy.deepcopy(model)
+    for name in ("encoder", "decoder"):
+        layers = getattr(twin, name, None)
+        for i, conv in enumerate(layers or []):
+            dense = to_pyg_dense(conv)
+            if dense is None:
+                return None
+            layers[i] = PyGDenseConv(dense)
+    return twin
+
+
+def with_graph(batch: Batch, graph: Tensor) -> Batch:
+    r"""A shallow copy of ``batch`` whose ``edge_index`` is ``graph`` (e.g. the ``[V, V]``
+    adjacency): how the STRL classifier, which reads ``data.edge_index``, takes the dense path."""
+    out = copy.copy(batch)
+    out.edge_index = graph
+    return out
+
+
+def set_fused(model: Module, fused: bool) -> None:
+    for module in model.modules():
+        if hasattr(module, "fused") and module is not model:
+            module.fused = fused
+
+
+# ----------------------------------------------------------------------------- building the steps
+
+def build_models(conv: str, config: BenchConfig) -> dict[str, Module]:
+    r"""Seeded SkeletonMAE (3 encoder convs, 1 decoder conv) and STRLClassifier (3 encoder convs,
+    3 STRL layers) of width ``config.width``; ``conv`` picks the conv of both."""
+    torch.manual_seed(config.seed)
+    mae = SkeletonMAE(config.channels, config.width, enc_layers=3, dec_layers=1, conv=conv)
+    torch.manual_seed(config.seed)
+    strl = STRLClassifier(config.channels, NUM_CLASSES, config.width, enc_layers=3, conv=conv, strl_layers=3,
+                          max_frames=config.frames)
+    for norm in strl.strl_norm:  # zero at init makes every STRL layer the identity, hiding the encoder
+        torch.nn.init.ones_(norm.weight)
+    return {"mae": mae, "strl": strl}
+
+
+def paths_for(conv: str) -> list[str]:
+    paths = ["fused", "plain", "dense", "pyg-dense"]
+    if torch_scatter_version() is not None:
+        paths += ["fused-noscatter", "plain-noscatter"]
+    return paths
+
+
+def make_step(model_name: str, model: Module, twin: Module | None, batch: Batch, adj: Tensor, path: str,
+              mode: str) -> Callable[[], Tensor] | None:
+    r"""One call of ``model`` on ``batch`` through ``path`` in ``mode``; returns the output (STRL:
+    logits; MAE: the loss, and in ``fwd`` mode the loss followed by the flattened ``x_hat``).
+    ``None`` if the path does not exist."""
+    train = mode == "fwd+bwd"
+    target = twin if path == "pyg-dense" else model
+    if target is None:
+        return None
+    dense = path in ("dense", "pyg-dense")
+    scatter_off = path.endswith("-noscatter")
+    fused = path.startswith("fused")
+
+    def forward() -> Tensor:
+        if model_name == "mae":
+            out = target(batch, adj=adj if dense else None)
+            return out["loss"] if train else torch.cat([out["loss"].view(1), out["x_hat"].flatten()])
+        return target(with_graph(batch, adj) if dense else batch)
+
+    def step() -> Tensor:
+        if not dense:
+            set_fused(target, fused)
+        target.train(train)
+        with torch_scatter_disabled() if scatter_off else contextlib.nullcontext():
+            if not train:
+                with torch.no_grad():
+                    return forward()
+            target.zero_grad(set_to_none=True)
+            out = forward()
+            loss = out if model_name == "mae" else F.cross_entropy(out, batch.y.view(-1))
+            loss.backward()
+            return out.detach()
+
+    return step
+
+
+def make_aggregate_step(batch: Batch, adj: Tensor, width: int, path: str, mode: str) -> Callable[[], Tensor] | None:
+    r"""One GIN neighbour sum over ``[N, T, width]`` (no MLP): the part of a layer each path
+    implements differently."""
+    from torch_geometric.nn import DenseGINConv
+
+    conv = SkeletonGINConv(width, width).to(adj.device)
+    gen = torch.Generator(device="cpu").manual_seed(0)
+    x = torch.randn(batch.num_nodes, batch.x.size(1), width, generator=gen).to(adj.device)
+    x.requires_grad_(mode == "fwd+bwd")
+    n = batch.num_nodes
+    adj_t = csr_adjacency(batch.edge_index, None, (n, n), x.dtype)
+    dense_sum = PyGDenseConv(DenseGINConv(Identity(), eps=-1.0))  # (1 + eps) x + A x = A x
+    runs = {"fused": lambda: conv.propagate(adj_t, x=x), "plain": lambda: conv.propagate(batch.edge_index, x=x),
+            "dense": lambda: conv.dense_aggregate(x, adj), "pyg-dense": lambda: dense_sum(x, adj)}
+    if path.endswith("-noscatter"):
+        run = runs[path.removesuffix("-noscatter")]
+        runs[path] = lambda: _without_scatter(run)
+    if path not in runs:
+        return None
+    run = runs[path]
+
+    def step() -> Tensor:
+        if mode == "fwd":
+            with torch.no_grad():
+                return run()
+        x.grad = None
+        out = run()
+        out.sum().backward()
+        return out.detach()
+
+    return step
+
+
+def _without_scatter(run: Callable[[], Tensor]) -> Tensor:
+    with torch_scatter_disabled():
+        return run()
+
+
+# ----------------------------------------------------------------------------- measuring
+
+def synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def time_steps(steps: dict[str, Callable[[], Any]], warmup: int, repeats: int, device: torch.device,
+               memory: bool = False) -> tuple[dict[str, Timing], dict[str, float | None]]:
+    r"""Times every step ``warmup + repeats`` times, the steps taking turns, and keeps the last
+    ``repeats`` of each. With ``memory``, each step's first warm-up call runs under the memory
+    measurement of :func:`peak_step_memory_mb` (an untimed call, so it costs no extra step).
+    Returns ``(timings, peak MiB)``."""
+    peaks: dict[str, float | None] = {name: None for name in steps}
+    if memory:
+        for name, step in steps.items():
+            peaks[name] = peak_step_memory_mb(step, device)
+        warmup = max(warmup - 1, 0)
+    seconds: dict[str, list[float]] = {name: [] for name in steps}
+    for i in range(warmup + repeats):
+        for name, step in steps.items():
+            synchronize(device)
+            start = time.perf_counter()
+            step()
+            synchronize(device)
+            if i >= warmup:
+                seconds[name].append(time.perf_counter() - start)
+    return {name: Timing.of(s) for name, s in seconds.items()}, peaks
+
+
+def peak_step_memory_mb(step: Callable[[], Any], device: torch.device) -> float | None:
+    r"""MiB a step allocates at its peak on top of what was live before it (see the module docs
+    for how, on CPU and on CUDA). ``None`` if the profiler gives no memory events."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+        base = torch.cuda.memory_allocated(device)
+        torch.cuda.reset_peak_memory_stats(device)
+        step()
+        torch.cuda.synchronize(device)
+        return (torch.cuda.max_memory_allocated(device) - base) / 2**20
+    from torch.profiler import ProfilerActivity, profile
+
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+        step()
+    try:
+        events = [e for e in prof.profiler.kineto_results.events() if e.name() == "[memory]"]
+    except AttributeError:  # the profiler's internals moved: no number rather than a wrong one
+        return None
+    events.sort(key=lambda e: e.start_ns())
+    sizes = [e.nbytes() for e in events if str(e.device_type()).endswith("CPU")]
+    return max(itertools.accumulate(sizes, initial=0)) / 2**20 if sizes else None
+
+
+def check_agreement(config: BenchConfig, device: torch.device | str = "cpu", batch: Batch | None = None,
+                    rtol: float = 1e-4, atol: float = 1e-5) -> list[dict[str, Any]]:
+    r"""Runs every conv's MAE (loss and ``x_hat``) and STRL classifier (logits) through every path on the same
+    weights and batch (eval mode) and compares each with the ``fused`` output. Returns one
+    entry per (model, conv, path): ``max_abs_diff`` and ``ok`` (``torch.allclose`` with
+    ``rtol``, ``atol``)."""
+    device = torch.device(device)
+    batch = (batch if batch is not None else make_batch(config)).to(device)
+    adj = dense_adjacency(batch.edge_index, config.joints).to(device)
+    out = []
+    for conv in config.convs:
+        for model_name, model in build_models(conv, config).items():
+            model = model.to(device)
+            twin = pyg_dense_model(model)
+            results = {}
+            for path in paths_for(conv):
+                step = make_step(model_name, model, twin, batch, adj, path, "fwd")
+                if step is not None:
+                    results[path] = step()
+            ref = results["fused"]
+            for path, value in results.items():
+                if path == "fused":
+                    continue
+                diff = float((value - ref).abs().max())
+                out.append({"model": model_name, "conv": conv, "path": path, "max_abs_diff": diff,
+                            "ok": bool(torch.allclose(value, ref, rtol=rtol, atol=atol))})
+    return out
+
+
+def measure_read_rate(path: str | Path, workers: int, batch_size: int, num_frames: int, num_samples: int,
+                      seed: int = 0) -> dict[str, Any]:
+    r"""Samples/s of :class:`~skelgraph.data.dataset.SkeletonDataset` (training-mode frame
+    sampling) through a PyG ``DataLoader`` with ``workers`` worker processes, over
+    ``num_samples`` random samples of the file (all of them if it has fewer); worker start-up
+    is included, as in every epoch."""
+    from torch_geometric.loader import DataLoader
+
+    from skelgraph.data.dataset import SkeletonDataset
+
+    dataset = SkeletonDataset(path, num_frames=num_frames, train=True)
+    if num_samples < len(dataset):
+        dataset = dataset[torch.randperm(len(dataset), generator=torch.Generator().manual_seed(seed))[:num_samples]]
+    loader = DataLoader(dataset, batch_size=batch_size, shuffle=True, num_workers=workers)
+    start = time.perf_counter()
+    count = sum(batch.num_graphs for batch in loader)
+    seconds = time.perf_counter() - start
+    return {"workers": workers, "samples": count, "seconds": seconds, "samples_per_s": count / seconds}
+
+
+def run_bench(config: BenchConfig, data: str | Path | None = None,
+              echo: Callable[[str], None] = lambda line: None) -> BenchResult:
+    r"""Measures everything of the module docs; ``data`` is the HDF5 file for the read rate
+    (``None``: no read measurement). ``echo`` receives progress lines."""
+    from skelgraph.train.common import resolve_device
+
+    device = resolve_device(config.device)
+    result = BenchResult(config=config, environment=environment(device))
+    busy = busy_warning(result.environment)
+    if busy:
+        echo(f"warning: {busy}")
+        result.notes.append(busy)
+    layout = get_layout(config.layout_name)
+    batch = make_batch(config, layout).to(device)
+    adj = dense_adjacency(batch.edge_index, config.joints).to(device)
+    echo(f"batch: {config.batch} samples, N={batch.num_nodes} nodes, T={config.frames}, D={config.width}, "
+         f"{layout.name}, hidden {float((~batch.keep_mask).float().mean()):.2f} of the joints")
+
+    echo("checking that the paths agree")
+    result.agreement = check_agreement(config, device, batch)
+    if not all(a["ok"] for a in result.agreement):
+        result.notes.append("some paths disagree with the fused path: see 'agreement'")
+
+    for model_name in MODELS:
+        for conv in (config.convs if model_name != "aggregate" else ("sum",)):
+            if model_name == "aggregate":
+                model, twin, params = None, None, 0
+            else:
+                model = build_models(conv, config)[model_name].to(device)
+                twin = pyg_dense_model(model)
+                params = sum(p.numel() for p in model.parameters())
+            for mode in MODES:
+                steps = {}
+                for path in paths_for(conv):
+                    step = (make_aggregate_step(batch, adj, config.width, path, mode) if model is None
+                            else make_step(model_name, model, twin, batch, adj, path, mode))
+                    if step is not None:
+                        steps[path] = step
+                echo(f"{model_name} {conv} {mode}: {', '.join(steps)}")
+                timings, peaks = time_steps(steps, config.warmup, config.repeats, device, config.memory)
+                for path, timing in timings.items():
+                    result.rows.append(Row(model_name, mode, conv, path, timing, config.batch / timing.median_s,
+                                           peaks[path], params))
+    if "stgcn" in config.convs:
+        result.notes.append("stgcn has no pyg-dense row: PyG has no dense ST-GCN (partitioned) layer")
+    if "gat" in config.convs:
+        result.notes.append("gat: fused = plain (per-frame attention has no single sparse product)")
+
+    if data is not None:
+        result.read_source = str(data)
+        measure_read_rate(data, 0, config.batch, config.frames, min(config.read_samples, 2 * config.batch))  # warm
+        for workers in config.workers:
+            echo(f"reading {data} with {workers} workers")
+            result.read.append(measure_read_rate(data, workers, config.batch, config.frames, config.read_samples,
+                                                 config.seed))
+    if (config.joints, config.persons, config.frames) != (25, 2, 64):
+        result.notes.append(f"epoch projection uses rates measured at V={config.joints}, M={config.persons}, "
+                            f"T={config.frames}, not NTU-60's V=25, M=2, T=64")
+    return result
+
+
+# ----------------------------------------------------------------------------- output
+
+def format_table(result: BenchResult) -> str:
+    r"""The terminal report: every row, the sparse/dense ratios, agreement, loading and the
+    epoch projection."""
+    c, env = result.config, result.environment
+    lines = [f"# skelgraph bench: torch {env['torch']}, torch_geometric {env['torch_geometric']}, torch_scatter "
+             f"{env['torch_scatter']}, {env['device']} ({env['device_name']}), {env['threads']} threads",
+             f"# shape: batch {c.batch}, V={c.joints} ({c.layout_name}), M={c.persons}, T={c.frames}, D={c.width}; "
+             f"warmup {c.warmup}, repeats {c.repeats}",
+             f"{'model':9} {'mode':7} {'conv':6} {'path':16} {'ms/batch':>9} {'IQR ms':>13} {'samples/s':>10} "
+             f"{'peak MB':>8} {'params':>8} {'vs dense':>8}"]
+    for r in result.rows:
+        dense = result.find(r.model, r.mode, r.conv, "dense")
+        ratio = f"{r.samples_per_s / dense.samples_per_s:8.2f}" if dense else f"{'':8}"
+        peak = f"{r.peak_mb:8.1f}" if r.peak_mb is not None else f"{'-':>8}"
+        iqr = f"{1e3 * r.timing.q25_s:.1f}-{1e3 * r.timing.q75_s:.1f}"
+        lines.append(f"{r.model:9} {r.mode:7} {r.conv:6} {r.path:16} {1e3 * r.timing.median_s:9.1f} {iqr:>13} "
+                     f"{r.samples_per_s:10.1f} {peak} {r.params:8d} {ratio}")
+    lines += ["", "sparse/dense = samples/s of the PyG fused path / samples/s of the dense einsum reference "
+              "(> 1: PyG faster)",
+              f"{'model':9} {'mode':7} {'conv':6} {'fused/dense':>11} {'plain/dense':>11} {'pyg-dense/dense':>15}"]
+    for e in result.ratios():
+        cells = [f"{e[k]:{w}.2f}" if e[k] is not None else f"{'n/a':>{w}}"
+                 for k, w in (("fused_over_dense", 11), ("plain_over_dense", 11), ("pyg_dense_over_dense", 15))]
+        lines.append(f"{e['model']:9} {e['mode']:7} {e['conv']:6} {' '.join(cells)}")
+    worst = max(result.agreement, key=lambda a: a["max_abs_diff"], default=None)
+    bad = [a for a in result.agreement if not a["ok"]]
+    lines += ["", f"agreement with the fused path (MAE loss, STRL logits): {len(result.agreement) - len(bad)}/"
+              f"{len(result.agreement)} ok" + (f", largest difference {worst['max_abs_diff']:.2e} "
+                                               f"({worst['model']} {worst['conv']} {worst['path']})" if worst else "")]
+    lines += [f"  DISAGREES: {a['model']} {a['conv']} {a['path']} max |diff| {a['max_abs_diff']:.2e}" for a in bad]
+    if result.read:
+        lines += ["", f"HDF5 read rate ({result.read_source}):"]
+        lines += [f"  {r['workers']} workers: {r['samples_per_s']:8.1f} samples/s ({r['samples']} samples)"
+                  for r in result.read]
+    memory = result.pretrain_memory_per_sample_mb()
+    if memory:
+        lines += ["", "pre-training memory per sample (fused, fwd+bwd peak / batch): "
+                  + ", ".join(f"{k} {v:.2f} MB" for k, v in memory.items())]
+    proj = result.epoch_projection()
+    if proj["compute_s"]:
+        lines += ["", f"projected NTU-60 x-sub pre-training epoch ({proj['num_samples']} sequences):"]
+        for conv, seconds in proj["compute_s"].items():
+            lines.append(f"  {conv:6} compute {_duration(seconds):>9}  -> bound by {proj['bound_by'][conv]}")
+        for workers, seconds in proj["load_s"].items():
+            lines.append(f"  loading alone with {workers} workers: {_duration(seconds)}")
+    lines += [f"note: {n}" for n in result.notes]
+    return "\n".join(lines)
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
+
+
+def plot(result: BenchResult, path: str | Path) -> Path:
+    r"""Bar chart of samples/s per conv and path, one panel per (model, mode). Needs matplotlib
+    (``ImportError`` with the install hint otherwise)."""
+    try:
+        from matplotlib.figure import Figure
+    except ImportError as err:
+        raise ImportError("--plot needs matplotlib: pip install 'skelgraph[plot]'") from err
+    panels = [(m, mode) for m in MODELS for mode in MODES if any(r.model == m and r.mode == mode for r in result.rows)]
+    fig = Figure(figsize=(5 * len(MODES), 3.2 * len(MODELS)), layout="constrained")
+    axes = fig.subplots(len(MODELS), len(MODES), squeeze=False).ravel()
+    for ax, (model, mode) in zip(axes, panels):
+        rows = [r for r in result.rows if r.model == model and r.mode == mode]
+        convs = list(dict.fromkeys(r.conv for r in rows))
+        paths = list(dict.fromkeys(r.path for r in rows))
+        width = 0.8 / len(paths)
+        for j, p in enumerate(paths):
+            xs, ys = zip(*[(i + j * width, r.samples_per_s) for i, conv in enumerate(convs) for r in rows
+                           if r.conv == conv and r.path == p]) if any(r.path == p for r in rows) else ((), ())
+            ax.bar(xs, ys, width, label=p)
+        ax.set_xticks([i + 0.4 - width / 2 for i in range(len(convs))], convs)
+        ax.set_title(f"{model} {mode}")
+        ax.set_ylabel("samples/s")
+    for ax in axes[len(panels):]:
+        ax.set_visible(False)
+    axes[0].legend(fontsize="small")
+    path = Path(path)
+    fig.savefig(path, dpi=100)
+    return path
