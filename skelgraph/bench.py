@@ -42,6 +42,7 @@ import itertools
 import os
 import platform
 import statistics
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -481,6 +482,22 @@ def time_steps(steps: dict[str, Callable[[], Any]], warmup: int, repeats: int, d
     return {name: Timing.of(s) for name, s in seconds.items()}, peaks
 
 
+@contextlib.contextmanager
+def _native_stderr_silenced() -> Iterator[None]:
+    """Sends file descriptor 2 to /dev/null for a moment: the profiler's C++ side prints a
+    'USDT: profiler_start/stop' line per use, which would bury the progress output."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
 def peak_step_memory_mb(step: Callable[[], Any], device: torch.device) -> float | None:
     r"""MiB a step allocates at its peak on top of what was live before it (see the module docs
     for how, on CPU and on CUDA). ``None`` if the profiler gives no memory events."""
@@ -493,7 +510,7 @@ def peak_step_memory_mb(step: Callable[[], Any], device: torch.device) -> float 
         return (torch.cuda.max_memory_allocated(device) - base) / 2**20
     from torch.profiler import ProfilerActivity, profile
 
-    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+    with _native_stderr_silenced(), profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
         step()
     try:
         events = [e for e in prof.profiler.kineto_results.events() if e.name() == "[memory]"]
