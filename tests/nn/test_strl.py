@@ -79,7 +79,9 @@ def test_from_pretrained_reports_loaded_missing_unexpected():
 def test_from_pretrained_reads_a_run_dir(tmp_path):
     torch.save(_checkpoint(), tmp_path / "checkpoint.pt")
     model, report = LinearProbe.from_pretrained(tmp_path, K)
-    assert model.hidden_channels == D and report.missing == ["classifier.bias", "classifier.weight"]
+    assert model.hidden_channels == D
+    assert report.missing == ["classifier.bias", "classifier.weight", "norm.num_batches_tracked", "norm.running_mean",
+                              "norm.running_var"]
 
 
 def test_other_layout_fails_clearly():
@@ -108,3 +110,19 @@ def test_linear_probe_trains_only_its_classifier():
     assert [n for n, p in model.named_parameters() if p.requires_grad] == ["classifier.weight", "classifier.bias"]
     model(_sample(1)).sum().backward()
     assert model.embed.weight.grad is None
+
+
+def test_linear_probe_standardises_features_before_the_classifier():
+    probe = LinearProbe(in_channels=3, num_classes=4, hidden_channels=D).train()
+    batch = Batch.from_data_list([_sample(1, seed=s) for s in range(6)])
+    seen = {}
+    probe.classifier.register_forward_hook(lambda module, args, out: seen.update(features=args[0]))
+    probe(batch)
+    raw = probe.features(batch)
+    expected = (raw - raw.mean(0)) / torch.sqrt(raw.var(0, unbiased=False) + probe.norm.eps)
+    assert torch.allclose(seen["features"], expected, atol=1e-4)
+
+
+def test_linear_probe_accepts_a_batch_of_one_in_training():
+    probe = LinearProbe(in_channels=3, num_classes=4, hidden_channels=D).train()
+    assert probe(Batch.from_data_list([_sample(1)])).shape == (1, 4)
