@@ -20,8 +20,8 @@ from typing import Any
 
 import torch
 from torch import Tensor
-from torch.nn import (BatchNorm1d, Conv1d, Dropout, LayerNorm, Linear, MaxPool1d, Module, ModuleList, Parameter, PReLU,
-                      ReLU, Sequential)
+from torch.nn import (BatchNorm1d, Conv1d, Dropout, Identity, LayerNorm, Linear, MaxPool1d, Module, ModuleList,
+                      Parameter, PReLU, ReLU, Sequential)
 from torch_geometric.data import Data
 from torch_geometric.nn.inits import reset
 from torch_geometric.utils import scatter
@@ -175,7 +175,9 @@ class STRLClassifier(_EncoderMixin, Module):
        ``G_E`` passes diverge within an epoch. Its weight starts at zero, so each STRL layer
        starts as the identity (the zero-init residual branch trick), which trains markedly
        faster than a random start;
-    3. :class:`MultiScaleTemporalConv` over the ``T`` axis -> ``[N, T, D]``;
+    3. :class:`MultiScaleTemporalConv` over the ``T`` axis -> ``[N, T, D]``: once after the
+       STRL layers (``temporal="head"``), or after every STRL layer (``"per-layer"``, the way
+       CTR-GCN follows each graph conv with a temporal one);
     4. :func:`global_pool` over frames, joints and persons -> ``[B, D]`` (:meth:`features`);
     5. MLP head ``Linear(D, D), ReLU, Dropout, Linear(D, K)`` -> logits ``[B, K]``.
 
@@ -190,6 +192,8 @@ class STRLClassifier(_EncoderMixin, Module):
         strl_layers (int): ``M``. (default: ``3``)
         max_frames (int): ``T_max``, rows of the position embedding. (default: ``64``)
         dropout (float): Before the last linear layer. (default: ``0.0``)
+        temporal (str): Where the multi-scale temporal convolution sits: ``"head"`` (once,
+            after the STRL layers) or ``"per-layer"``. (default: ``"head"``)
         **conv_kwargs: Passed to every conv.
 
     Shapes:
@@ -200,22 +204,26 @@ class STRLClassifier(_EncoderMixin, Module):
 
     def __init__(self, in_channels: int, num_classes: int, hidden_channels: int = 64, enc_layers: int = 3,
                  conv: str = "gin", strl_layers: int = 3, max_frames: int = 64, dropout: float = 0.0,
-                 **conv_kwargs: Any) -> None:
+                 temporal: str = "head", **conv_kwargs: Any) -> None:
         super().__init__()
+        if temporal not in ("head", "per-layer"):
+            raise ValueError(f"temporal must be 'head' or 'per-layer', got {temporal!r}")
         self._build_encoder(in_channels, hidden_channels, enc_layers, conv, **conv_kwargs)
         d = hidden_channels
-        self.num_classes, self.max_frames = num_classes, max_frames
+        self.num_classes, self.max_frames, self.temporal_mode = num_classes, max_frames, temporal
         self.pos_embed = Parameter(torch.empty(max_frames, d))
         self.strl = ModuleList(Linear(2 * d, d) for _ in range(strl_layers))
         self.strl_norm = ModuleList(LayerNorm(d) for _ in range(strl_layers))
         self.strl_act = ModuleList(PReLU() for _ in range(strl_layers))
-        self.temporal = MultiScaleTemporalConv(d)
+        per_layer = temporal == "per-layer"
+        self.layer_temporal = ModuleList(MultiScaleTemporalConv(d) for _ in range(strl_layers if per_layer else 0))
+        self.temporal = Identity() if per_layer else MultiScaleTemporalConv(d)
         self.classifier = Sequential(Linear(d, d), ReLU(), Dropout(dropout), Linear(d, num_classes))
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
         for module in (self.embed, self.encoder, self.encoder_act, self.strl, self.strl_norm, self.strl_act,
-                       self.temporal, self.classifier):
+                       self.layer_temporal, self.temporal, self.classifier):
             reset(module)
         torch.nn.init.normal_(self.pos_embed, std=0.02)
         for norm in self.strl_norm:  # each STRL layer starts as the identity (zero-init residual branch)
@@ -238,6 +246,8 @@ class STRLClassifier(_EncoderMixin, Module):
         h = self.embed(x) + self.pos_embed[:x.size(1)].to(x.dtype)
         for i in range(len(self.strl)):
             h = self.strl_layer(i, h, data, group)
+            if self.layer_temporal:
+                h = self.layer_temporal[i](h)
         h = self.temporal(h)
         return global_pool(h, batch, getattr(data, "num_graphs", 1))
 
@@ -266,7 +276,8 @@ class STRLClassifier(_EncoderMixin, Module):
 
     def __repr__(self) -> str:
         return (f"{type(self).__name__}({self.in_channels}, {self.num_classes}, hidden={self.hidden_channels}, "
-                f"conv={self.conv!r}, enc_layers={self.enc_layers}, strl_layers={len(self.strl)})")
+                f"conv={self.conv!r}, enc_layers={self.enc_layers}, strl_layers={len(self.strl)}, "
+                f"temporal={self.temporal_mode!r})")
 
 
 class LinearProbe(_EncoderMixin, Module):

@@ -74,6 +74,7 @@ class FinetuneConfig:
     enc_layers: int = 3
     conv: Literal["gin", "gcn", "gat", "stgcn"] = "gin"
     strl_layers: int = 3
+    temporal: Literal["head", "per-layer"] = "head"  # multi-scale temporal conv once, or after each STRL layer
     dropout: float = 0.0
     # optimisation
     epochs: int = 110

@@ -70,7 +70,8 @@ def build_model(config: FinetuneConfig, in_channels: int, num_classes: int, pret
             return LinearProbe.from_pretrained(pretrained, num_classes, layout=layout_json, in_channels=in_channels,
                                                **arch)
         return LinearProbe(in_channels, num_classes, **arch), None
-    extra = dict(strl_layers=config.strl_layers, max_frames=config.num_frames, dropout=config.dropout)
+    extra = dict(strl_layers=config.strl_layers, max_frames=config.num_frames, dropout=config.dropout,
+                 temporal=config.temporal)
     if pretrained is not None:
         return STRLClassifier.from_pretrained(pretrained, num_classes, layout=layout_json, in_channels=in_channels,
                                               **arch, **extra)

@@ -126,3 +126,15 @@ def test_linear_probe_standardises_features_before_the_classifier():
 def test_linear_probe_accepts_a_batch_of_one_in_training():
     probe = LinearProbe(in_channels=3, num_classes=4, hidden_channels=D).train()
     assert probe(Batch.from_data_list([_sample(1)])).shape == (1, 4)
+
+
+def test_per_layer_temporal_conv_follows_every_strl_layer():
+    model = _model(temporal="per-layer")
+    assert len(model.layer_temporal) == 3 and isinstance(model.temporal, torch.nn.Identity)
+    assert model(Batch.from_data_list([_sample(2), _sample(1)])).shape == (2, K)
+    assert len(_model().layer_temporal) == 0  # default: one block after the STRL layers
+
+
+def test_unknown_temporal_placement_is_rejected():
+    with pytest.raises(ValueError, match="temporal must be"):
+        _model(temporal="everywhere")
