@@ -377,6 +377,8 @@ def pretrain(data: Path, config_path: Path | None, out: Path, resume: bool, **fl
               help="finetune: train encoder + STRL; linear: a linear classifier on the frozen encoder.")
 @click.option("--label-fraction", type=click.FloatRange(0, 1, min_open=True), default=None,
               help="Train on this class-balanced, seeded fraction of the labels (semi-supervised: 0.01, 0.1).")
+@click.option("--temporal", type=click.Choice(["head", "per-layer"]), default=None,
+              help="Multi-scale temporal conv once after the STRL layers, or after each (default: the config's).")
 @click.option("--train-split", default=None, help="Split of DATA to train on (default: the config's).")
 @click.option("--test-split", default=None, help="Split to report test accuracy on (default: the config's).")
 @click.option("--epochs", type=click.IntRange(1), default=None, help="Epochs (paper: 110).")
