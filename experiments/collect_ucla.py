@@ -1,6 +1,9 @@
-"""Prints the NW-UCLA table of experiments/RESULTS.md from a finished run_ucla.sh directory.
+"""Prints the NW-UCLA tables of experiments/RESULTS.md from a run_ucla.sh directory.
 
     python experiments/collect_ucla.py runs/ucla
+
+Time columns: training time is the sum of the per-epoch seconds in the run's metrics.jsonl
+(what the process spent training, not the wall clock of the script).
 """
 from __future__ import annotations
 
@@ -8,42 +11,47 @@ import json
 import sys
 from pathlib import Path
 
-ROWS = [
-    ("fine-tune STRL from SkeletonMAE (body-part masking)", "ft_pretrained", "mae_bodypart"),
-    ("fine-tune STRL from scratch (same budget)", "ft_scratch", None),
-    ("10% labels, from SkeletonMAE", "ft10_pretrained", "mae_bodypart"),
-    ("10% labels, from scratch", "ft10_scratch", None),
-    ("linear probe, pre-trained encoder", "linear_pretrained", "mae_bodypart"),
-    ("linear probe, random encoder", "linear_random", None),
-    ("k-NN (k=20), pre-trained encoder", "knn_pretrained", "mae_bodypart"),
-    ("k-NN (k=20), random encoder", "knn_random", None),
-    ("ablation: fine-tune from random-joint masking", "ft_random_mask", "mae_random"),
-    ("ablation: fine-tune from body-part + edge reconstruction (w=0.5)", "ft_edge", "mae_edge"),
+MAIN = [
+    ("fine-tune STRL from SkeletonMAE", "ft_pretrained"),
+    ("fine-tune STRL from scratch (same budget)", "ft_scratch"),
+    ("10% labels, from SkeletonMAE", "ft10_pretrained"),
+    ("10% labels, from scratch", "ft10_scratch"),
+    ("linear probe, SkeletonMAE encoder", "linear_mae_bodypart"),
+    ("linear probe, random encoder", "linear_random_encoder"),
+    ("k-NN (k=20, cosine), SkeletonMAE encoder", "knn_mae_bodypart"),
+    ("k-NN (k=20, cosine), random encoder", "knn_random_encoder"),
 ]
+ABLATION = [("body-part masking (the paper's)", "bodypart", "ft_pretrained"),
+            ("random-joint masking", "random", "ft_random_mask"),
+            ("body-part + edge reconstruction (weight 0.5)", "edge", "ft_edge")]
+
+
+def top1(root: Path, run: str) -> str:
+    path = root / run / "metrics.json"
+    return f"{json.loads(path.read_text())['top1']:.1f}" if path.exists() else "not run"
+
+
+def train_minutes(root: Path, run: str) -> str:
+    log = root / run / "metrics.jsonl"
+    if not log.exists():
+        return "—"
+    return f"{sum(json.loads(line)['seconds'] for line in log.read_text().splitlines()) / 60:.1f}"
 
 
 def main(root: Path) -> None:
-    times = {}
-    for line in (root / "times.tsv").read_text().splitlines():
-        name, seconds, _ = line.split("\t", 2)
-        times[name] = int(seconds)
-    print("| protocol | top-1 | top-5 | wall time (train + eval) | pre-training run |")
-    print("|---|---|---|---|---|")
-    for label, run, pre in ROWS:
-        metrics_path = root / run / "metrics.json"
-        if not metrics_path.exists():
-            print(f"| {label} | not run | | | |")
-            continue
-        metrics = json.loads(metrics_path.read_text())
-        seconds = times.get(run, 0) + times.get(f"eval_{run}", 0)
-        pre_time = f"{pre} ({times[pre] / 60:.1f} min)" if pre and pre in times else "—"
-        print(f"| {label} | {metrics['top1']:.1f} | {metrics['top5']:.1f} | {seconds / 60:.1f} min | {pre_time} |")
-    for pre in ("mae_bodypart", "mae_random", "mae_edge"):
-        log = root / pre / "metrics.jsonl"
-        if log.exists():
-            records = [json.loads(x) for x in log.read_text().splitlines()]
-            print(f"\n{pre}: loss {records[0]['loss']:.4f} (epoch 1) -> {records[-1]['loss']:.4f} "
-                  f"(epoch {records[-1]['epoch']}), {records[-1]['samples_per_s']:.0f} samples/s")
+    print("| protocol | top-1 (%) | top-5 (%) | training time (min) |")
+    print("|---|---|---|---|")
+    for label, run in MAIN:
+        path = root / run / "metrics.json"
+        top5 = f"{json.loads(path.read_text())['top5']:.1f}" if path.exists() else ""
+        print(f"| {label} | {top1(root, run)} | {top5} | {train_minutes(root, run)} |")
+    print("\n| pre-training | final loss | k-NN top-1 | linear top-1 | fine-tune top-1 | pre-training time (min) |")
+    print("|---|---|---|---|---|---|")
+    for label, mae, ft in ABLATION:
+        log = root / f"mae_{mae}" / "metrics.jsonl"
+        loss = json.loads(log.read_text().splitlines()[-1])["loss"] if log.exists() else float("nan")
+        print(f"| {label} | {loss:.4f} | {top1(root, f'knn_mae_{mae}')} | {top1(root, f'linear_mae_{mae}')} | "
+              f"{top1(root, ft)} | {train_minutes(root, f'mae_{mae}')} |")
 
 
 if __name__ == "__main__":
