@@ -193,7 +193,7 @@ class STRLClassifier(_EncoderMixin, Module):
         max_frames (int): ``T_max``, rows of the position embedding. (default: ``64``)
         dropout (float): Before the last linear layer. (default: ``0.0``)
         temporal (str): Where the multi-scale temporal convolution sits: ``"head"`` (once,
-            after the STRL layers) or ``"per-layer"``. (default: ``"head"``)
+            after the STRL layers) or ``"per-layer"``. (default: ``"per-layer"``)
         **conv_kwargs: Passed to every conv.
 
     Shapes:
@@ -204,7 +204,7 @@ class STRLClassifier(_EncoderMixin, Module):
 
     def __init__(self, in_channels: int, num_classes: int, hidden_channels: int = 64, enc_layers: int = 3,
                  conv: str = "gin", strl_layers: int = 3, max_frames: int = 64, dropout: float = 0.0,
-                 temporal: str = "head", **conv_kwargs: Any) -> None:
+                 temporal: str = "per-layer", **conv_kwargs: Any) -> None:
         super().__init__()
         if temporal not in ("head", "per-layer"):
             raise ValueError(f"temporal must be 'head' or 'per-layer', got {temporal!r}")

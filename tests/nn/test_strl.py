@@ -129,10 +129,11 @@ def test_linear_probe_accepts_a_batch_of_one_in_training():
 
 
 def test_per_layer_temporal_conv_follows_every_strl_layer():
-    model = _model(temporal="per-layer")
+    model = _model()  # the default
     assert len(model.layer_temporal) == 3 and isinstance(model.temporal, torch.nn.Identity)
     assert model(Batch.from_data_list([_sample(2), _sample(1)])).shape == (2, K)
-    assert len(_model().layer_temporal) == 0  # default: one block after the STRL layers
+    head = _model(temporal="head")
+    assert len(head.layer_temporal) == 0 and isinstance(head.temporal, MultiScaleTemporalConv)
 
 
 def test_unknown_temporal_placement_is_rejected():
