@@ -126,6 +126,31 @@ def lr_factor(epoch: float, *, warmup_epochs: int, schedule: str, epochs: int,
     return 1.0
 
 
+def epoch_seed(seed: int, epoch: int, rank: int = 0) -> int:
+    """Every random draw of an epoch derives from this, so an epoch redone after a resume is
+    the same epoch."""
+    return (seed * 1_000_003 + epoch * 1009 + rank) % 2**62
+
+
+def epoch_loader(dataset: Any, *, batch_size: int, workers: int, seed: int, epoch: int,
+                 dist_info: DistInfo) -> Any:
+    r"""The shuffled training loader of one epoch: its order (and the seeds of its workers)
+    follow from ``(seed, epoch)``; under DDP a ``DistributedSampler`` gives each process its
+    share of the global ``batch_size``."""
+    from torch.utils.data import DistributedSampler, RandomSampler
+    from torch_geometric.loader import DataLoader
+
+    generator = torch.Generator().manual_seed(epoch_seed(seed, epoch))
+    if dist_info.enabled:
+        sampler = DistributedSampler(dataset, num_replicas=dist_info.world_size, rank=dist_info.rank,
+                                     shuffle=True, seed=seed)
+        sampler.set_epoch(epoch)
+    else:
+        sampler = RandomSampler(dataset, generator=generator)
+    return DataLoader(dataset, batch_size=max(1, batch_size // dist_info.world_size), sampler=sampler,
+                      num_workers=workers, generator=generator)
+
+
 class RunDirError(ValueError):
     """A run directory that cannot be used as asked (the message says why)."""
 

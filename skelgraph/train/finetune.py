@@ -41,7 +41,6 @@ from typing import Any
 import torch
 from torch.nn import Module
 from torch.nn.parallel import DistributedDataParallel
-from torch.utils.data import DistributedSampler, RandomSampler
 from torch_geometric.loader import DataLoader
 from torch_geometric.transforms import BaseTransform, Compose
 from tqdm.auto import tqdm
@@ -49,11 +48,12 @@ from tqdm.auto import tqdm
 from skelgraph.data.dataset import SkeletonDataset
 from skelgraph.nn.strl import LinearProbe, LoadReport, STRLClassifier, read_checkpoint
 from skelgraph.train.common import (
-    DistInfo, MetricsLog, RunDirError, atomic_save, cleanup_distributed, lr_factor, peak_memory_mb, prepare_run_dir,
+    DistInfo, MetricsLog, RunDirError, atomic_save, cleanup_distributed, epoch_loader, epoch_seed, lr_factor,
+    peak_memory_mb, prepare_run_dir,
     resolve_device, restore_training_state, scaled_lr, seed_everything, setup_distributed, training_state,
 )
 from skelgraph.train.config import FinetuneConfig, config_to_toml
-from skelgraph.train.pretrain import CHECKPOINT, epoch_seed
+from skelgraph.train.pretrain import CHECKPOINT
 from skelgraph.train.subset import label_fraction_indices
 from skelgraph.transforms.augment import RandomRotate, RandomScale, RandomShear
 
@@ -94,16 +94,8 @@ def build_augment(config: FinetuneConfig, generator: torch.Generator) -> BaseTra
 
 def make_train_loader(dataset: SkeletonDataset, config: FinetuneConfig, dist_info: DistInfo,
                       epoch: int) -> DataLoader:
-    per_process = max(1, config.batch_size // dist_info.world_size)
-    generator = torch.Generator().manual_seed(epoch_seed(config.seed, epoch))
-    if dist_info.enabled:
-        sampler = DistributedSampler(dataset, num_replicas=dist_info.world_size, rank=dist_info.rank,
-                                     shuffle=True, seed=config.seed)
-        sampler.set_epoch(epoch)
-    else:
-        sampler = RandomSampler(dataset, generator=generator)
-    return DataLoader(dataset, batch_size=per_process, sampler=sampler, num_workers=config.workers,
-                      generator=generator)
+    return epoch_loader(dataset, batch_size=config.batch_size, workers=config.workers, seed=config.seed,
+                        epoch=epoch, dist_info=dist_info)
 
 
 @torch.no_grad()

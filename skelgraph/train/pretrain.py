@@ -21,7 +21,6 @@ from typing import Any
 
 import torch
 from torch.nn.parallel import DistributedDataParallel
-from torch.utils.data import DistributedSampler, RandomSampler
 from torch_geometric.loader import DataLoader
 from torch_geometric.transforms import BaseTransform, Compose
 from tqdm.auto import tqdm
@@ -29,7 +28,8 @@ from tqdm.auto import tqdm
 from skelgraph.data.dataset import SkeletonDataset
 from skelgraph.nn.mae import SkeletonMAE
 from skelgraph.train.common import (
-    DistInfo, MetricsLog, RunDirError, atomic_save, cleanup_distributed, lr_factor, peak_memory_mb, prepare_run_dir,
+    DistInfo, MetricsLog, RunDirError, atomic_save, cleanup_distributed, epoch_loader, epoch_seed, lr_factor,
+    peak_memory_mb, prepare_run_dir,
     resolve_device, restore_training_state, scaled_lr, seed_everything, setup_distributed, training_state,
 )
 from skelgraph.train.config import PretrainConfig, config_to_toml
@@ -56,24 +56,9 @@ def build_mask(config: PretrainConfig, generator: torch.Generator) -> BaseTransf
     return node_mask
 
 
-def epoch_seed(seed: int, epoch: int, rank: int = 0) -> int:
-    """Every random draw of an epoch derives from this, so an epoch redone after a resume is
-    the same epoch."""
-    return (seed * 1_000_003 + epoch * 1009 + rank) % 2**62
-
-
-def make_loader(dataset: SkeletonDataset, config: PretrainConfig, dist_info: DistInfo, epoch: int,
-                shuffle: bool = True) -> DataLoader:
-    per_process = max(1, config.batch_size // dist_info.world_size)
-    generator = torch.Generator().manual_seed(epoch_seed(config.seed, epoch))
-    if dist_info.enabled:
-        sampler = DistributedSampler(dataset, num_replicas=dist_info.world_size, rank=dist_info.rank,
-                                     shuffle=shuffle, seed=config.seed)
-        sampler.set_epoch(epoch)
-    else:
-        sampler = RandomSampler(dataset, generator=generator) if shuffle else None
-    return DataLoader(dataset, batch_size=per_process, sampler=sampler, num_workers=config.workers,
-                      generator=generator, persistent_workers=False)
+def make_loader(dataset: SkeletonDataset, config: PretrainConfig, dist_info: DistInfo, epoch: int) -> DataLoader:
+    return epoch_loader(dataset, batch_size=config.batch_size, workers=config.workers, seed=config.seed,
+                        epoch=epoch, dist_info=dist_info)
 
 
 def pretrain(config: PretrainConfig, data_path: str | Path, out_dir: str | Path, resume: bool = False,
