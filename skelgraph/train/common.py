@@ -151,6 +151,15 @@ def epoch_loader(dataset: Any, *, batch_size: int, workers: int, seed: int, epoc
                       num_workers=workers, generator=generator)
 
 
+def optimizer_step(loss: torch.Tensor, optimizer: torch.optim.Optimizer, scaler: Any, scheduler: Any) -> None:
+    """Backward (through the AMP grad scaler, a no-op when disabled), optimiser step, lr step."""
+    optimizer.zero_grad(set_to_none=True)
+    scaler.scale(loss).backward()
+    scaler.step(optimizer)
+    scaler.update()
+    scheduler.step()
+
+
 class RunDirError(ValueError):
     """A run directory that cannot be used as asked (the message says why)."""
 

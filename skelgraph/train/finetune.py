@@ -49,7 +49,7 @@ from skelgraph.data.dataset import SkeletonDataset
 from skelgraph.nn.strl import LinearProbe, LoadReport, STRLClassifier, read_checkpoint
 from skelgraph.train.common import (
     DistInfo, MetricsLog, RunDirError, atomic_save, cleanup_distributed, epoch_loader, epoch_seed, lr_factor,
-    peak_memory_mb, prepare_run_dir,
+    optimizer_step, peak_memory_mb, prepare_run_dir,
     resolve_device, restore_training_state, scaled_lr, seed_everything, setup_distributed, training_state,
 )
 from skelgraph.train.config import FinetuneConfig, config_to_toml
@@ -223,11 +223,7 @@ def _finetune(config: FinetuneConfig, data_path: Path, out_dir: Path, pretrained
                                 enabled=config.amp):
                 logits = train_model(batch)
             loss = criterion(logits.float(), y)
-            optimizer.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            scaler.step(optimizer)
-            scaler.update()
-            scheduler.step()
+            optimizer_step(loss, optimizer, scaler, scheduler)
             n = len(y)
             correct, loss_value = float((logits.detach().argmax(dim=1) == y).sum()), float(loss.detach())
             totals += torch.tensor([loss_value * n, correct, n], dtype=torch.float64)

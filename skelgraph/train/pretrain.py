@@ -29,7 +29,7 @@ from skelgraph.data.dataset import SkeletonDataset
 from skelgraph.nn.mae import SkeletonMAE
 from skelgraph.train.common import (
     DistInfo, MetricsLog, RunDirError, atomic_save, cleanup_distributed, epoch_loader, epoch_seed, lr_factor,
-    peak_memory_mb, prepare_run_dir,
+    optimizer_step, peak_memory_mb, prepare_run_dir,
     resolve_device, restore_training_state, scaled_lr, seed_everything, setup_distributed, training_state,
 )
 from skelgraph.train.config import PretrainConfig, config_to_toml
@@ -120,11 +120,7 @@ def _pretrain(config: PretrainConfig, data_path: Path, out_dir: Path, resume: bo
             with torch.autocast(device.type, dtype=torch.float16 if device.type == "cuda" else torch.bfloat16,
                                 enabled=config.amp):
                 out = train_model(batch)
-            optimizer.zero_grad(set_to_none=True)
-            scaler.scale(out["loss"]).backward()
-            scaler.step(optimizer)
-            scaler.update()
-            scheduler.step()
+            optimizer_step(out["loss"], optimizer, scaler, scheduler)
             n = batch.num_graphs
             values = [float(out[k].detach()) for k in ("loss", "joint_loss", "edge_loss")]
             totals += torch.tensor([v * n for v in values] + [n], dtype=torch.float64)
