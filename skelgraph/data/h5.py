@@ -16,6 +16,7 @@ interrupted run never leaves a half-written file and never destroys an existing 
 """
 from __future__ import annotations
 
+import functools
 import json
 import os
 import time
@@ -200,10 +201,15 @@ class H5Skeletons:
     def has_score(self) -> bool:
         return "score" in self.file
 
-    @property
+    @functools.cached_property
     def num_frames(self) -> np.ndarray:
-        """Frames per sample, ``[N]``."""
+        """Frames per sample, ``[N]`` (computed once: the dataset reads it for every item)."""
         return np.diff(self.offsets)
+
+    @property
+    def num_channels(self) -> int:
+        """``C`` of the stored keypoints."""
+        return int(self.keypoint.shape[3])
 
     def split_indices(self, split: str | None) -> np.ndarray:
         """Sample indices of ``split`` (all samples for ``None``)."""

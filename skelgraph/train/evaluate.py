@@ -235,7 +235,7 @@ def evaluate(run_dir: str | Path, data_path: str | Path, split: str | None = Non
     if test_split is None:
         raise EvaluationError("no split to evaluate on: pass --split")
     test_set = SkeletonDataset(data_path, split=test_split, num_frames=num_frames, num_persons=num_persons)
-    in_channels = int(test_set.store.file["keypoint"].shape[3])
+    in_channels = test_set.store.num_channels
     num_classes = test_set.num_classes
     if pretrained is not None or init == "none":
         if state is not None:

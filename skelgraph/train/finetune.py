@@ -159,7 +159,7 @@ def _finetune(config: FinetuneConfig, data_path: Path, out_dir: Path, pretrained
     if config.test_split is not None:
         test_set = SkeletonDataset(data_path, split=config.test_split, num_frames=config.num_frames,
                                    num_persons=config.num_persons)
-    in_channels = int(train_set.store.file["keypoint"].shape[3])
+    in_channels = train_set.store.num_channels
     num_classes = train_set.num_classes
     labels = train_set.labels
     subset = label_fraction_indices(labels, config.label_fraction, seed=config.seed)

@@ -82,7 +82,7 @@ def _pretrain(config: PretrainConfig, data_path: Path, out_dir: Path, resume: bo
     seed_everything(config.seed)
     dataset = SkeletonDataset(data_path, split=config.split, num_frames=config.num_frames, train=True,
                               num_persons=config.num_persons)
-    in_channels = int(dataset.store.file["keypoint"].shape[3])
+    in_channels = dataset.store.num_channels
     model = build_model(config, in_channels).to(device)
     lr = scaled_lr(config.lr, config.batch_size, config.base_batch_size)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=config.weight_decay)
