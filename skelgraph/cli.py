@@ -326,6 +326,13 @@ def show(file: Path, index: int, mask_kind: str, num_parts: int, mask_ratio: flo
 
 # ----------------------------------------------------------------------------- pretrain
 
+def _with_assignments(assignments: tuple[str, ...], flags: dict[str, Any]) -> dict[str, Any]:
+    """``--set KEY=VALUE`` values, then the dedicated flags that were given (they win)."""
+    from skelgraph.train.config import parse_assignments
+
+    return parse_assignments(assignments) | {k: v for k, v in flags.items() if v is not None}
+
+
 @main.command()
 @click.argument("data", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -344,8 +351,11 @@ def show(file: Path, index: int, mask_kind: str, num_parts: int, mask_ratio: flo
 @click.option("--amp/--no-amp", default=None, help="Mixed precision (bf16 on CPU, fp16 on CUDA).")
 @click.option("--workers", type=click.IntRange(0), default=None, help="DataLoader worker processes.")
 @click.option("--seed", type=int, default=None, help="Random seed.")
+@click.option("--set", "assignments", multiple=True, metavar="KEY=VALUE",
+              help="Set any config field (repeatable), e.g. --set lr_steps=[45,55]; flags above win.")
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its last checkpoint.")
-def pretrain(data: Path, config_path: Path | None, out: Path, resume: bool, **flags: Any) -> None:
+def pretrain(data: Path, config_path: Path | None, out: Path, resume: bool, assignments: tuple[str, ...],
+             **flags: Any) -> None:
     """Pre-train SkeletonMAE on DATA (an HDF5 file from `preprocess` or `synth`).
 
     Launch on several processes with `torchrun --nproc_per_node N -m skelgraph pretrain ...`
@@ -355,7 +365,7 @@ def pretrain(data: Path, config_path: Path | None, out: Path, resume: bool, **fl
     from skelgraph.train.pretrain import pretrain as run_pretrain
 
     with user_errors():
-        config = load_config(PretrainConfig, config_path, **flags)
+        config = load_config(PretrainConfig, config_path, **_with_assignments(assignments, flags))
         metrics = run_pretrain(config, data, out, resume=resume)
     click.echo(f"final loss {metrics.get('loss', float('nan')):.4f}", err=True)
     click.echo(str(out))
@@ -389,9 +399,11 @@ def pretrain(data: Path, config_path: Path | None, out: Path, resume: bool, **fl
 @click.option("--amp/--no-amp", default=None, help="Mixed precision (bf16 on CPU, fp16 on CUDA).")
 @click.option("--workers", type=click.IntRange(0), default=None, help="DataLoader worker processes.")
 @click.option("--seed", type=int, default=None, help="Random seed (also picks the label-fraction subset).")
+@click.option("--set", "assignments", multiple=True, metavar="KEY=VALUE",
+              help="Set any config field (repeatable), e.g. --set lr_steps=[45,55]; flags above win.")
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its last checkpoint.")
 def finetune(data: Path, config_path: Path | None, out: Path, pretrained: Path | None, resume: bool,
-             **flags: Any) -> None:
+             assignments: tuple[str, ...], **flags: Any) -> None:
     """Train an action classifier on DATA: STRL fine-tuning of a pre-trained encoder, a linear
     probe, or training from scratch (--init none).
 
@@ -404,7 +416,7 @@ def finetune(data: Path, config_path: Path | None, out: Path, pretrained: Path |
     if pretrained is not None and flags["init"] is None:
         flags["init"] = "pretrained"
     with user_errors():
-        config = load_config(FinetuneConfig, config_path, **flags)
+        config = load_config(FinetuneConfig, config_path, **_with_assignments(assignments, flags))
         metrics = run_finetune(config, data, out, pretrained=pretrained, resume=resume)
     test = f", test top-1 {metrics['test_top1']:.2f}%" if "test_top1" in metrics else ""
     click.echo(f"final loss {metrics.get('loss', float('nan')):.4f}, train acc "

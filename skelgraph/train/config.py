@@ -13,6 +13,7 @@ import types
 import typing
 from dataclasses import dataclass
 from pathlib import Path
+from collections.abc import Iterable
 from typing import Any, Literal, TypeVar
 
 
@@ -47,6 +48,12 @@ class PretrainConfig:
     weight_decay: float = 0.0
     warmup_epochs: int = 0
     schedule: Literal["constant", "cosine"] = "constant"
+    # augmentation before masking (off by default: the paper states none for pre-training);
+    # same transforms and bounds as FinetuneConfig's
+    augment: bool = False
+    aug_rotate: float = 10.0
+    aug_scale: float = 0.1
+    aug_shear: float = 0.1
     # run
     seed: int = 0
     workers: int = 0
@@ -89,6 +96,10 @@ class FinetuneConfig:
     warmup_epochs: int = 5
     lr_steps: tuple[int, ...] = (90, 100)  # epochs where the lr is multiplied by lr_gamma
     lr_gamma: float = 0.1
+    # lr multiplier of the encoder G_E (embed, encoder convs) against the new layers: < 1 keeps
+    # pre-trained weights closer to where pre-training left them (layer-wise lr, as in MAE/BEiT
+    # fine-tuning); 1 = one lr for everything (the paper's text)
+    encoder_lr_scale: float = 1.0
     label_smoothing: float = 0.1
     # augmentation (training batches only; light, per sample)
     augment: bool = True
@@ -175,6 +186,27 @@ def load_config(cls: type[C], path: str | Path | None, **overrides: Any) -> C:
     changes = {k: v for k, v in overrides.items() if v is not None}
     checked = make_config(cls, changes, "command line")  # validates names and types
     return dataclasses.replace(config, **{k: getattr(checked, k) for k in changes})
+
+
+def parse_assignments(assignments: Iterable[str]) -> dict[str, Any]:
+    """``KEY=VALUE`` strings (the CLI's ``--set``) as a dict. A value is read as a TOML value
+    (``0.1``, ``true``, ``[45, 55]``, ``"gin"``), else kept as the bare string (``gin``).
+
+    Example:
+        >>> parse_assignments(["lr_steps=[45, 55]", "conv=gin", "augment=false"])
+        {'lr_steps': [45, 55], 'conv': 'gin', 'augment': False}
+    """
+    values: dict[str, Any] = {}
+    for item in assignments:
+        key, sep, raw = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise ConfigError(f"--set {item!r}: expected KEY=VALUE")
+        try:
+            values[key] = tomllib.loads(f"value = {raw.strip()}")["value"]
+        except tomllib.TOMLDecodeError:
+            values[key] = raw.strip()
+    return values
 
 
 def _toml_value(value: Any) -> str:

@@ -42,11 +42,11 @@ import torch
 from torch.nn import Module
 from torch.nn.parallel import DistributedDataParallel
 from torch_geometric.loader import DataLoader
-from torch_geometric.transforms import BaseTransform, Compose
+from torch_geometric.transforms import BaseTransform
 from tqdm.auto import tqdm
 
 from skelgraph.data.dataset import SkeletonDataset
-from skelgraph.nn.strl import LinearProbe, LoadReport, STRLClassifier, read_checkpoint
+from skelgraph.nn.strl import ENCODER_PREFIXES, LinearProbe, LoadReport, STRLClassifier, read_checkpoint
 from skelgraph.train.common import (
     DistInfo, MetricsLog, RunDirError, atomic_save, cleanup_distributed, epoch_loader, epoch_seed, lr_factor,
     optimizer_step, peak_memory_mb, prepare_run_dir,
@@ -55,7 +55,7 @@ from skelgraph.train.common import (
 from skelgraph.train.config import FinetuneConfig, config_to_toml
 from skelgraph.train.pretrain import CHECKPOINT
 from skelgraph.train.subset import label_fraction_indices
-from skelgraph.transforms.augment import RandomRotate, RandomScale, RandomShear
+from skelgraph.transforms.augment import spatial_augment
 
 KINDS = {"finetune": "strl", "linear": "linear"}
 
@@ -78,18 +78,26 @@ def build_model(config: FinetuneConfig, in_channels: int, num_classes: int, pret
     return STRLClassifier(in_channels, num_classes, **arch, **extra), None
 
 
+def param_groups(model: Module, lr: float, encoder_lr_scale: float = 1.0) -> list[dict[str, Any]]:
+    """Trainable parameters as SGD groups: the encoder ``G_E`` (``embed``, ``encoder``,
+    ``encoder_act``) at ``lr * encoder_lr_scale``, the rest at ``lr`` (one group when the scale
+    is 1). The lr schedule multiplies every group's lr by the same factor."""
+    if encoder_lr_scale < 0:
+        raise RunDirError(f"encoder_lr_scale must be >= 0, got {encoder_lr_scale}")
+    encoder, rest = [], []
+    for name, p in model.named_parameters():
+        if p.requires_grad:
+            (encoder if name.startswith(ENCODER_PREFIXES) else rest).append(p)
+    if encoder_lr_scale == 1.0 or not encoder:
+        return [{"params": encoder + rest, "lr": lr}]
+    return [{"params": encoder, "lr": lr * encoder_lr_scale}, {"params": rest, "lr": lr}]
+
+
 def build_augment(config: FinetuneConfig, generator: torch.Generator) -> BaseTransform | None:
-    """Light augmentation of training batches (one draw per graph), or None when off."""
+    """Augmentation of training batches (one draw per graph), or None when off."""
     if not config.augment:
         return None
-    steps: list[BaseTransform] = []
-    if config.aug_rotate > 0:
-        steps.append(RandomRotate(config.aug_rotate, generator=generator))
-    if config.aug_scale > 0:
-        steps.append(RandomScale((1 - config.aug_scale, 1 + config.aug_scale), generator=generator))
-    if config.aug_shear > 0:
-        steps.append(RandomShear(config.aug_shear, generator=generator))
-    return Compose(steps) if steps else None
+    return spatial_augment(config.aug_rotate, config.aug_scale, config.aug_shear, generator)
 
 
 def make_train_loader(dataset: SkeletonDataset, config: FinetuneConfig, dist_info: DistInfo,
@@ -173,8 +181,7 @@ def _finetune(config: FinetuneConfig, data_path: Path, out_dir: Path, pretrained
     model, report = build_model(config, in_channels, num_classes, pretrained_state, train_set.layout.to_json())
     model = model.to(device)
     lr = scaled_lr(config.lr, config.batch_size, config.base_batch_size)
-    params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.SGD(params, lr=lr, momentum=config.momentum, weight_decay=config.weight_decay,
+    optimizer = torch.optim.SGD(param_groups(model, lr, config.encoder_lr_scale), lr=lr, momentum=config.momentum, weight_decay=config.weight_decay,
                                 nesterov=config.nesterov and config.momentum > 0)
     steps_per_epoch = len(make_train_loader(train_set, config, dist_info, 0))
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: lr_factor(
@@ -234,7 +241,7 @@ def _finetune(config: FinetuneConfig, data_path: Path, out_dir: Path, pretrained
         seconds = time.perf_counter() - start
         graphs = max(float(totals[2]), 1.0)
         metrics = dict(epoch=epoch + 1, loss=float(totals[0]) / graphs, train_acc=100 * float(totals[1]) / graphs,
-                       lr=optimizer.param_groups[0]["lr"], samples=int(totals[2]), seconds=round(seconds, 3),
+                       lr=optimizer.param_groups[-1]["lr"], samples=int(totals[2]), seconds=round(seconds, 3),
                        samples_per_s=round(float(totals[2]) / seconds, 1),
                        peak_memory_mb=round(peak_memory_mb(device), 1))
         last = epoch + 1 == config.epochs

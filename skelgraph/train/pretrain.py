@@ -33,6 +33,7 @@ from skelgraph.train.common import (
     resolve_device, restore_training_state, scaled_lr, seed_everything, setup_distributed, training_state,
 )
 from skelgraph.train.config import PretrainConfig, config_to_toml
+from skelgraph.transforms.augment import spatial_augment
 from skelgraph.transforms.masking import BodyPartMask, MaskEdges, RandomJointMask
 
 CHECKPOINT = "checkpoint.pt"
@@ -109,6 +110,10 @@ def _pretrain(config: PretrainConfig, data_path: Path, out_dir: Path, resume: bo
     for epoch in range(start_epoch, config.epochs):
         torch.manual_seed(epoch_seed(config.seed, epoch, dist_info.rank))  # frame sampling (workers=0)
         mask = build_mask(config, torch.Generator().manual_seed(epoch_seed(config.seed, epoch, dist_info.rank)))
+        augment = None
+        if config.augment:  # its own stream, so switching augmentation on leaves the masks as they were
+            augment = spatial_augment(config.aug_rotate, config.aug_scale, config.aug_shear,
+                                      torch.Generator().manual_seed(epoch_seed(config.seed, epoch, dist_info.rank) + 1))
         loader = make_loader(dataset, config, dist_info, epoch)
         train_model.train()
         totals = torch.zeros(4, dtype=torch.float64)  # loss, joint, edge (graph-weighted), graphs
@@ -116,6 +121,8 @@ def _pretrain(config: PretrainConfig, data_path: Path, out_dir: Path, resume: bo
         bar = tqdm(loader, desc=f"pretrain {epoch + 1}/{config.epochs}", unit="batch", disable=not show,
                    file=sys.stderr, leave=False)
         for batch in bar:
+            if augment is not None:
+                batch = augment(batch)
             batch = mask(batch).to(device)
             with torch.autocast(device.type, dtype=torch.float16 if device.type == "cuda" else torch.bfloat16,
                                 enabled=config.amp):

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 from torch_geometric.data import Data
-from torch_geometric.transforms import BaseTransform
+from torch_geometric.transforms import BaseTransform, Compose
 
 from skelgraph.graph.layouts import Layout
 from skelgraph.transforms.functional import (joint_to_bone, joint_to_motion, layout_parents, parent_nodes,
@@ -85,6 +85,30 @@ class RandomShear(BaseTransform):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(shear={self.shear})"
+
+
+def spatial_augment(rotate: float = 0.0, scale: float = 0.0, shear: float = 0.0,
+                    generator: torch.Generator | None = None) -> BaseTransform | None:
+    r"""The training augmentation of the fine-tuning and pre-training commands:
+    :class:`RandomRotate` (``rotate`` degrees), :class:`RandomScale` (factors in
+    ``[1 - scale, 1 + scale]``), :class:`RandomShear` (``shear``), in that order, all drawing
+    from ``generator``; steps with a zero bound are left out, and ``None`` when all are.
+
+    Example:
+        >>> spatial_augment(10.0, 0.0, 0.1)
+        Compose([
+          RandomRotate(degrees=10.0),
+          RandomShear(shear=0.1)
+        ])
+    """
+    steps: list[BaseTransform] = []
+    if rotate > 0:
+        steps.append(RandomRotate(rotate, generator=generator))
+    if scale > 0:
+        steps.append(RandomScale((1 - scale, 1 + scale), generator=generator))
+    if shear > 0:
+        steps.append(RandomShear(shear, generator=generator))
+    return Compose(steps) if steps else None
 
 
 class JointToBone(BaseTransform):

@@ -1,6 +1,7 @@
 import pytest
 
-from skelgraph.train.config import ConfigError, FinetuneConfig, PretrainConfig, config_to_toml, load_config
+from skelgraph.train.config import (ConfigError, FinetuneConfig, PretrainConfig, config_to_toml, load_config,
+                                    parse_assignments)
 
 
 def test_defaults_are_the_papers():
@@ -43,3 +44,16 @@ def test_bad_config_names_file_and_key(tmp_path, text, message):
 
 def test_int_is_accepted_for_float():
     assert load_config(PretrainConfig, None, lr=1).lr == 1.0
+
+
+def test_assignments_are_read_as_toml_values():
+    values = parse_assignments(["lr_steps=[45, 55]", "lr = 0.05", "augment=false", "conv=gin", 'mask="body-part"'])
+    assert values == {"lr_steps": [45, 55], "lr": 0.05, "augment": False, "conv": "gin", "mask": "body-part"}
+    config = load_config(FinetuneConfig, None, **values | {"mask": None})
+    assert config.lr_steps == (45, 55) and config.lr == 0.05 and config.augment is False
+
+
+@pytest.mark.parametrize("item", ["lr", "=3", ""])
+def test_malformed_assignment_is_an_error(item):
+    with pytest.raises(ConfigError, match="KEY=VALUE"):
+        parse_assignments([item])

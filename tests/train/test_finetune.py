@@ -10,7 +10,8 @@ from click.testing import CliRunner
 
 from skelgraph.cli import main, write_synthetic
 from skelgraph.train.config import FinetuneConfig, PretrainConfig, load_config
-from skelgraph.train.finetune import finetune, load_finetuned
+from skelgraph.nn.strl import STRLClassifier
+from skelgraph.train.finetune import finetune, load_finetuned, param_groups
 from skelgraph.train.common import RunDirError
 from skelgraph.train.pretrain import pretrain
 from skelgraph.train.subset import label_fraction_indices
@@ -103,6 +104,28 @@ def test_linear_probe_keeps_the_encoder_frozen(synth_file, pretrained, tmp_path)
     assert torch.equal(model.encoder[1].mlp[0].weight, encoder["encoder.1.mlp.0.weight"])
 
 
+def test_encoder_lr_scale_gives_the_encoder_its_own_lr():
+    model = STRLClassifier(3, 5, hidden_channels=16)
+    groups = param_groups(model, 0.1, encoder_lr_scale=0.25)
+    encoder = {id(p) for name, p in model.named_parameters() if name.startswith(("embed.", "encoder"))}
+    assert [g["lr"] for g in groups] == [0.025, 0.1]
+    assert {id(p) for p in groups[0]["params"]} == encoder
+    assert len(groups[0]["params"]) + len(groups[1]["params"]) == len(list(model.parameters()))
+
+
+def test_encoder_lr_scale_one_is_a_single_group():
+    model = STRLClassifier(3, 5, hidden_channels=16)
+    assert len(param_groups(model, 0.1)) == 1
+
+
+def test_encoder_lr_scale_zero_leaves_the_encoder_where_it_was(synth_file, pretrained, tmp_path):
+    finetune(_config(encoder_lr_scale=0.0), synth_file, tmp_path / "run", pretrained=pretrained, progress=False)
+    model, _ = load_finetuned(tmp_path / "run")
+    encoder = torch.load(pretrained / "checkpoint.pt", weights_only=False)["model"]
+    assert torch.equal(model.encoder[1].mlp[0].weight, encoder["encoder.1.mlp.0.weight"])
+    assert torch.equal(model.embed.weight, encoder["embed.weight"])
+
+
 def test_pretrained_init_needs_a_pretraining_run(synth_file, tmp_path):
     with pytest.raises(RunDirError, match="--pretrained"):
         finetune(_config(), synth_file, tmp_path / "run", progress=False)
@@ -147,6 +170,25 @@ def test_cli_width_mismatch_is_one_line(synth_file, pretrained, tmp_path):
                                        "--pretrained", str(pretrained), "--train-split", "train"])
     assert result.exit_code == 1
     assert "hidden_channels=16, but 64 was asked for" in result.output and "Traceback" not in result.output
+
+
+def test_cli_set_reaches_the_config_and_flags_win(synth_file, tmp_path):
+    config = tmp_path / "tiny.toml"
+    config.write_text(TINY_TOML)
+    run = tmp_path / "run"
+    result = CliRunner().invoke(main, ["finetune", str(synth_file), "--config", str(config), "--out", str(run),
+                                       "--init", "none", "--set", "encoder_lr_scale=0.5", "--set", "lr_steps=[1]",
+                                       "--set", "epochs=3", "--epochs", "1"])
+    assert result.exit_code == 0, result.output
+    resolved = (run / "config.toml").read_text()
+    assert "encoder_lr_scale = 0.5" in resolved and "lr_steps = [1]" in resolved and "epochs = 1\n" in resolved
+
+
+def test_cli_set_unknown_key_is_one_line(synth_file, tmp_path):
+    result = CliRunner().invoke(main, ["finetune", str(synth_file), "--out", str(tmp_path / "run"), "--init", "none",
+                                       "--set", "learning_rate=0.1"])
+    assert result.exit_code == 1
+    assert "learning_rate" in result.output and "Traceback" not in result.output
 
 
 def test_cli_evaluate_without_a_run_is_one_line(synth_file, tmp_path):

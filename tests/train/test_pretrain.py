@@ -46,6 +46,16 @@ def test_random_joint_masking_runs(synth_file, tmp_path):
     assert pretrain(config, synth_file, tmp_path / "run", progress=False)["joint_loss"] > 0
 
 
+def test_augmentation_changes_what_the_model_sees(synth_file, tmp_path):
+    plain = pretrain(load_config(PretrainConfig, None, **TINY | {"epochs": 1}), synth_file, tmp_path / "a",
+                     progress=False)
+    config = load_config(PretrainConfig, None, **TINY | {"epochs": 1, "augment": True, "aug_rotate": 45.0})
+    augmented = pretrain(config, synth_file, tmp_path / "b", progress=False)
+    again = pretrain(config, synth_file, tmp_path / "c", progress=False)
+    assert augmented["loss"] != plain["loss"]
+    assert augmented["loss"] == again["loss"]  # seeded
+
+
 def test_existing_run_needs_resume(synth_file, tmp_path):
     config = load_config(PretrainConfig, None, **TINY | {"epochs": 1})
     pretrain(config, synth_file, tmp_path / "run", progress=False)
