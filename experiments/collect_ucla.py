@@ -1,6 +1,8 @@
-"""Prints the NW-UCLA tables of experiments/RESULTS.md from a run_ucla.sh directory.
+"""Prints the NW-UCLA tables of experiments/RESULTS.md from a run_ucla.sh directory, or (with
+--validation) the table of a validate_ucla.sh directory.
 
     python experiments/collect_ucla.py runs/ucla
+    python experiments/collect_ucla.py --validation runs/xval
 
 Time columns: training time is the sum of the per-epoch seconds in the run's metrics.jsonl
 (what the process spent training, not the wall clock of the script).
@@ -45,6 +47,15 @@ def main(root: Path) -> None:
         path = root / run / "metrics.json"
         top5 = f"{json.loads(path.read_text())['top5']:.1f}" if path.exists() else ""
         print(f"| {label} | {top1(root, run)} | {top5} | {train_minutes(root, run)} |")
+    seeds = sorted({p.name.rsplit("_s", 1)[1] for p in root.glob("ft_pretrained_s*")})
+    if seeds:
+        print("\n| fine-tuning seed | " + " | ".join(["0"] + seeds) + " | mean |")
+        print("|---|" + "---|" * (len(seeds) + 2))
+        for label, run in (("from SkeletonMAE", "ft_pretrained"), ("from scratch", "ft_scratch")):
+            values = [top1(root, run)] + [top1(root, f"{run}_s{s}") for s in seeds]
+            done = [float(v) for v in values if v != "not run"]
+            mean = f"{sum(done) / len(done):.1f}" if len(done) == len(values) else "—"
+            print(f"| {label} | " + " | ".join(values) + f" | {mean} |")
     print("\n| pre-training | final loss | k-NN top-1 | linear top-1 | fine-tune top-1 | pre-training time (min) |")
     print("|---|---|---|---|---|---|")
     for label, mae, ft in ABLATION:
@@ -54,5 +65,32 @@ def main(root: Path) -> None:
               f"{top1(root, ft)} | {train_minutes(root, f'mae_{mae}')} |")
 
 
+def records(root: Path, run: str) -> list[dict]:
+    return [json.loads(line) for line in (root / run / "metrics.jsonl").read_text().splitlines()]
+
+
+def validation(root: Path) -> None:
+    """Every run of a validate_ucla.sh directory: pre-training runs with their last loss,
+    fine-tuning runs with the validation top-1 at their last epoch (no best-epoch picking)."""
+    print("| pre-training run | epochs | final loss | time (min) |")
+    print("|---|---|---|---|")
+    runs = sorted(p.parent.name for p in root.glob("*/metrics.jsonl"))
+    for run in runs:
+        rows = records(root, run)
+        if "joint_loss" in rows[-1]:
+            print(f"| {run} | {rows[-1]['epoch']} | {rows[-1]['loss']:.4f} | {train_minutes(root, run)} |")
+    print("\n| fine-tuning run | epochs | train acc (%) | val top-1 (%) | time (min) |")
+    print("|---|---|---|---|---|")
+    for run in runs:
+        rows = records(root, run)
+        if "train_acc" in rows[-1]:
+            val = f"{rows[-1]['test_top1']:.1f}" if "test_top1" in rows[-1] else "—"
+            print(f"| {run} | {rows[-1]['epoch']} | {rows[-1]['train_acc']:.1f} | {val} | {train_minutes(root, run)} |")
+
+
 if __name__ == "__main__":
-    main(Path(sys.argv[1] if len(sys.argv) > 1 else "runs/ucla"))
+    args = sys.argv[1:]
+    if args[:1] == ["--validation"]:
+        validation(Path(args[1] if len(args) > 1 else "runs/xval"))
+    else:
+        main(Path(args[0] if args else "runs/ucla"))
