@@ -32,4 +32,7 @@ launch pre_enc01_s0 $FT --pretrained "$OUT/mae" --set encoder_lr_scale=0.1 --see
 launch scratch_strong_s0 $FT --init none --set aug_rotate=30 --set aug_scale=0.2 --seed 0 --out "$OUT/scratch_strong_s0"
 launch pre_maeaug_s0 $FT --pretrained "$OUT/mae_aug" --seed 0 --out "$OUT/pre_maeaug_s0"
 launch pre_mae200_s0 $FT --pretrained "$OUT/mae_200" --seed 0 --out "$OUT/pre_mae200_s0"
+# LP-FT: the encoder held for the first 10 epochs while the new layers train
+launch pre_frozen10_s0 $FT --pretrained "$OUT/mae" --set encoder_frozen_epochs=10 --seed 0 --out "$OUT/pre_frozen10_s0"
+launch pre_frozen10_s1 $FT --pretrained "$OUT/mae" --set encoder_frozen_epochs=10 --seed 1 --out "$OUT/pre_frozen10_s1"
 finish

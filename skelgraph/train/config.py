@@ -100,6 +100,9 @@ class FinetuneConfig:
     # pre-trained weights closer to where pre-training left them (layer-wise lr, as in MAE/BEiT
     # fine-tuning); 1 = one lr for everything (the paper's text)
     encoder_lr_scale: float = 1.0
+    # epochs at the start in which the encoder's lr is 0 (the new layers train first, so their
+    # random start does not distort the pre-trained features: LP-FT, Kumar et al., ICLR 2022); 0 = off
+    encoder_frozen_epochs: int = 0
     label_smoothing: float = 0.1
     # augmentation (training batches only; light, per sample)
     augment: bool = True

@@ -78,17 +78,17 @@ def build_model(config: FinetuneConfig, in_channels: int, num_classes: int, pret
     return STRLClassifier(in_channels, num_classes, **arch, **extra), None
 
 
-def param_groups(model: Module, lr: float, encoder_lr_scale: float = 1.0) -> list[dict[str, Any]]:
+def param_groups(model: Module, lr: float, encoder_lr_scale: float = 1.0, split: bool = False) -> list[dict[str, Any]]:
     """Trainable parameters as SGD groups: the encoder ``G_E`` (``embed``, ``encoder``,
-    ``encoder_act``) at ``lr * encoder_lr_scale``, the rest at ``lr`` (one group when the scale
-    is 1). The lr schedule multiplies every group's lr by the same factor."""
+    ``encoder_act``) at ``lr * encoder_lr_scale``, then the rest at ``lr``; one group when the
+    scale is 1 and ``split`` is not asked for (the schedule then treats the encoder apart)."""
     if encoder_lr_scale < 0:
         raise RunDirError(f"encoder_lr_scale must be >= 0, got {encoder_lr_scale}")
     encoder, rest = [], []
     for name, p in model.named_parameters():
         if p.requires_grad:
             (encoder if name.startswith(ENCODER_PREFIXES) else rest).append(p)
-    if encoder_lr_scale == 1.0 or not encoder:
+    if (encoder_lr_scale == 1.0 and not split) or not encoder:
         return [{"params": encoder + rest, "lr": lr}]
     return [{"params": encoder, "lr": lr * encoder_lr_scale}, {"params": rest, "lr": lr}]
 
@@ -181,12 +181,19 @@ def _finetune(config: FinetuneConfig, data_path: Path, out_dir: Path, pretrained
     model, report = build_model(config, in_channels, num_classes, pretrained_state, train_set.layout.to_json())
     model = model.to(device)
     lr = scaled_lr(config.lr, config.batch_size, config.base_batch_size)
-    optimizer = torch.optim.SGD(param_groups(model, lr, config.encoder_lr_scale), lr=lr, momentum=config.momentum, weight_decay=config.weight_decay,
+    groups = param_groups(model, lr, config.encoder_lr_scale, split=config.encoder_frozen_epochs > 0)
+    optimizer = torch.optim.SGD(groups, lr=lr, momentum=config.momentum, weight_decay=config.weight_decay,
                                 nesterov=config.nesterov and config.momentum > 0)
     steps_per_epoch = len(make_train_loader(train_set, config, dist_info, 0))
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: lr_factor(
-        step / steps_per_epoch, warmup_epochs=config.warmup_epochs, schedule="step", epochs=config.epochs,
-        steps=tuple(config.lr_steps), gamma=config.lr_gamma))
+    def schedule(step: int) -> float:
+        return lr_factor(step / steps_per_epoch, warmup_epochs=config.warmup_epochs, schedule="step",
+                         epochs=config.epochs, steps=tuple(config.lr_steps), gamma=config.lr_gamma)
+
+    def encoder_schedule(step: int) -> float:  # lr 0 while the encoder is held frozen
+        return 0.0 if step / steps_per_epoch < config.encoder_frozen_epochs else schedule(step)
+
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, schedule if len(groups) == 1 else [encoder_schedule, schedule])
     scaler = torch.amp.GradScaler("cuda", enabled=config.amp and device.type == "cuda")
     criterion = torch.nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
     start_epoch, pretrained_source = 0, str(pretrained) if pretrained is not None else None

@@ -126,6 +126,18 @@ def test_encoder_lr_scale_zero_leaves_the_encoder_where_it_was(synth_file, pretr
     assert torch.equal(model.embed.weight, encoder["embed.weight"])
 
 
+def test_encoder_frozen_epochs_hold_the_encoder_then_release_it(synth_file, pretrained, tmp_path):
+    encoder = torch.load(pretrained / "checkpoint.pt", weights_only=False)["model"]["encoder.1.mlp.0.weight"]
+    finetune(_config(encoder_frozen_epochs=2), synth_file, tmp_path / "held", pretrained=pretrained, progress=False)
+    held, _ = load_finetuned(tmp_path / "held")
+    assert torch.equal(held.encoder[1].mlp[0].weight, encoder)
+    assert _records(tmp_path / "held")[-1]["lr"] > 0  # the new layers trained meanwhile
+    finetune(_config(encoder_frozen_epochs=1), synth_file, tmp_path / "released", pretrained=pretrained,
+             progress=False)
+    released, _ = load_finetuned(tmp_path / "released")
+    assert not torch.equal(released.encoder[1].mlp[0].weight, encoder)
+
+
 def test_pretrained_init_needs_a_pretraining_run(synth_file, tmp_path):
     with pytest.raises(RunDirError, match="--pretrained"):
         finetune(_config(), synth_file, tmp_path / "run", progress=False)
