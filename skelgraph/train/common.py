@@ -132,6 +132,16 @@ def epoch_seed(seed: int, epoch: int, rank: int = 0) -> int:
     return (seed * 1_000_003 + epoch * 1009 + rank) % 2**62
 
 
+def build_augment(config: Any, generator: torch.Generator) -> Any:
+    """The training augmentation a config asks for (its ``augment``, ``aug_rotate``,
+    ``aug_scale``, ``aug_shear`` fields; one draw per graph), or None when off."""
+    from skelgraph.transforms.augment import spatial_augment
+
+    if not config.augment:
+        return None
+    return spatial_augment(config.aug_rotate, config.aug_scale, config.aug_shear, generator)
+
+
 def epoch_loader(dataset: Any, *, batch_size: int, workers: int, seed: int, epoch: int,
                  dist_info: DistInfo) -> Any:
     r"""The shuffled training loader of one epoch: its order (and the seeds of its workers)

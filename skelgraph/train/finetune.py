@@ -42,20 +42,18 @@ import torch
 from torch.nn import Module
 from torch.nn.parallel import DistributedDataParallel
 from torch_geometric.loader import DataLoader
-from torch_geometric.transforms import BaseTransform
 from tqdm.auto import tqdm
 
 from skelgraph.data.dataset import SkeletonDataset
 from skelgraph.nn.strl import ENCODER_PREFIXES, LinearProbe, LoadReport, STRLClassifier, read_checkpoint
 from skelgraph.train.common import (
-    DistInfo, MetricsLog, RunDirError, atomic_save, cleanup_distributed, epoch_loader, epoch_seed, lr_factor,
-    optimizer_step, peak_memory_mb, prepare_run_dir,
-    resolve_device, restore_training_state, scaled_lr, seed_everything, setup_distributed, training_state,
+    DistInfo, MetricsLog, RunDirError, atomic_save, build_augment, cleanup_distributed, epoch_loader, epoch_seed,
+    lr_factor, optimizer_step, peak_memory_mb, prepare_run_dir, resolve_device, restore_training_state, scaled_lr,
+    seed_everything, setup_distributed, training_state,
 )
 from skelgraph.train.config import FinetuneConfig, config_to_toml
 from skelgraph.train.pretrain import CHECKPOINT
 from skelgraph.train.subset import label_fraction_indices
-from skelgraph.transforms.augment import spatial_augment
 
 KINDS = {"finetune": "strl", "linear": "linear"}
 
@@ -91,13 +89,6 @@ def param_groups(model: Module, lr: float, encoder_lr_scale: float = 1.0, split:
     if (encoder_lr_scale == 1.0 and not split) or not encoder:
         return [{"params": encoder + rest, "lr": lr}]
     return [{"params": encoder, "lr": lr * encoder_lr_scale}, {"params": rest, "lr": lr}]
-
-
-def build_augment(config: FinetuneConfig, generator: torch.Generator) -> BaseTransform | None:
-    """Augmentation of training batches (one draw per graph), or None when off."""
-    if not config.augment:
-        return None
-    return spatial_augment(config.aug_rotate, config.aug_scale, config.aug_shear, generator)
 
 
 def make_train_loader(dataset: SkeletonDataset, config: FinetuneConfig, dist_info: DistInfo,

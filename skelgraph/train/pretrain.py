@@ -28,12 +28,11 @@ from tqdm.auto import tqdm
 from skelgraph.data.dataset import SkeletonDataset
 from skelgraph.nn.mae import SkeletonMAE
 from skelgraph.train.common import (
-    DistInfo, MetricsLog, RunDirError, atomic_save, cleanup_distributed, epoch_loader, epoch_seed, lr_factor,
-    optimizer_step, peak_memory_mb, prepare_run_dir,
-    resolve_device, restore_training_state, scaled_lr, seed_everything, setup_distributed, training_state,
+    DistInfo, MetricsLog, RunDirError, atomic_save, build_augment, cleanup_distributed, epoch_loader, epoch_seed,
+    lr_factor, optimizer_step, peak_memory_mb, prepare_run_dir, resolve_device, restore_training_state, scaled_lr,
+    seed_everything, setup_distributed, training_state,
 )
 from skelgraph.train.config import PretrainConfig, config_to_toml
-from skelgraph.transforms.augment import spatial_augment
 from skelgraph.transforms.masking import BodyPartMask, MaskEdges, RandomJointMask
 
 CHECKPOINT = "checkpoint.pt"
@@ -109,11 +108,10 @@ def _pretrain(config: PretrainConfig, data_path: Path, out_dir: Path, resume: bo
     show = (sys.stderr.isatty() if progress is None else progress) and dist_info.is_main
     for epoch in range(start_epoch, config.epochs):
         torch.manual_seed(epoch_seed(config.seed, epoch, dist_info.rank))  # frame sampling (workers=0)
-        mask = build_mask(config, torch.Generator().manual_seed(epoch_seed(config.seed, epoch, dist_info.rank)))
-        augment = None
-        if config.augment:  # its own stream, so switching augmentation on leaves the masks as they were
-            augment = spatial_augment(config.aug_rotate, config.aug_scale, config.aug_shear,
-                                      torch.Generator().manual_seed(epoch_seed(config.seed, epoch, dist_info.rank) + 1))
+        seed = epoch_seed(config.seed, epoch, dist_info.rank)
+        mask = build_mask(config, torch.Generator().manual_seed(seed))
+        # its own stream (seed + 1), so switching augmentation on leaves the masks as they were
+        augment = build_augment(config, torch.Generator().manual_seed(seed + 1))
         loader = make_loader(dataset, config, dist_info, epoch)
         train_model.train()
         totals = torch.zeros(4, dtype=torch.float64)  # loss, joint, edge (graph-weighted), graphs
