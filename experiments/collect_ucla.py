@@ -18,6 +18,8 @@ MAIN = [
     ("fine-tune STRL from scratch (same budget)", "ft_scratch"),
     ("10% labels, from SkeletonMAE", "ft10_pretrained"),
     ("10% labels, from scratch", "ft10_scratch"),
+    ("1% labels, from SkeletonMAE", "ft01_pretrained"),
+    ("1% labels, from scratch", "ft01_scratch"),
     ("linear probe, SkeletonMAE encoder", "linear_mae_bodypart"),
     ("linear probe, random encoder", "linear_random_encoder"),
     ("k-NN (k=20, cosine), SkeletonMAE encoder", "knn_mae_bodypart"),

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every NW-UCLA cross-view number in experiments/RESULTS.md, in one script (CPU, seed 0).
 #   bash experiments/run_ucla.sh ../shared/data/nw_ucla/all_sqe.tar.gz runs/ucla
-# JOBS runs at a time (default 2, one thread each: on 2 cores that trains ~1.4x faster than one
+# JOBS runs at a time (default 2, one thread each: on 2 cores that trains ~1.3x faster than one
 # run on two threads); EXTRA_SEEDS (default "1") repeats the main fine-tuning pair with other
 # fine-tuning seeds (same pre-trained encoder).
 # Pre-training sees only the training views (xview_train) and no labels; fine-tuning trains on
@@ -14,30 +14,9 @@ OUT=${2:-runs/ucla}
 SEED=${SEED:-0}
 JOBS=${JOBS:-2}
 EXTRA_SEEDS=${EXTRA_SEEDS:-1}
-export OMP_NUM_THREADS=$(( 2 / JOBS > 0 ? 2 / JOBS : 1 ))
 EXP=$(dirname "$0")
-mkdir -p "$OUT"
-rm -f "$OUT"/FAILED.*
 DATA="$OUT/ucla.h5"
-TIMES="$OUT/times.tsv"
-step() {  # step NAME command...: runs it unless NAME is already done, records the wall time
-    local name=$1; shift
-    if grep -q "^$name	" "$TIMES" 2>/dev/null; then echo "skip $name (done)"; return; fi
-    # a pre-training/fine-tuning run that was interrupted continues from its last checkpoint
-    if [ -f "$OUT/$name/checkpoint.pt" ]; then set -- "$@" --resume; fi
-    echo "== $name: $*" >&2
-    local start=$(date +%s)
-    "$@"
-    printf '%s\t%s\t%s\n' "$name" "$(( $(date +%s) - start ))" "$*" >> "$TIMES"
-}
-launch() {  # launch NAME command...: step in the background once fewer than JOBS are running
-    while [ "$(jobs -rp | wc -l)" -ge "$JOBS" ]; do wait -n; done
-    ( step "$@" || { echo "FAILED: $1" >&2; touch "$OUT/FAILED.$1"; } ) &
-}
-finish() {  # waits for the launched steps; stops if one failed
-    wait
-    if compgen -G "$OUT/FAILED.*" > /dev/null; then echo "failed steps: $(ls "$OUT"/FAILED.*)" >&2; exit 1; fi
-}
+source "$EXP/steps.sh"
 step preprocess skelgraph preprocess nwucla "$ARCHIVE" "$DATA"
 # pre-training: the paper's body-part masking, and its two ablations
 launch mae_bodypart skelgraph pretrain "$DATA" --config "$EXP/ucla_pretrain.toml" --out "$OUT/mae_bodypart" --seed "$SEED"
@@ -55,9 +34,11 @@ done
 # the masking ablations fine-tuned on the same protocol
 launch ft_random_mask $FT --pretrained "$OUT/mae_random" --out "$OUT/ft_random_mask" --seed "$SEED"
 launch ft_edge $FT --pretrained "$OUT/mae_edge" --out "$OUT/ft_edge" --seed "$SEED"
-# 10 % of the labels
+# 10 % and 1 % of the labels
 launch ft10_pretrained $FT --pretrained "$OUT/mae_bodypart" --label-fraction 0.1 --out "$OUT/ft10_pretrained" --seed "$SEED"
 launch ft10_scratch $FT --init none --label-fraction 0.1 --out "$OUT/ft10_scratch" --seed "$SEED"
+launch ft01_pretrained $FT --pretrained "$OUT/mae_bodypart" --label-fraction 0.01 --out "$OUT/ft01_pretrained" --seed "$SEED"
+launch ft01_scratch $FT --init none --label-fraction 0.01 --out "$OUT/ft01_scratch" --seed "$SEED"
 # frozen-encoder protocols (cheap): k-NN and linear probe of every pre-trained encoder vs a random one
 launch knn_random_encoder skelgraph evaluate "$OUT/knn_random_encoder" "$DATA" --init none --knn 20 --train-split xview_train --split xview_test --seed "$SEED"
 launch linear_random_encoder skelgraph finetune "$DATA" --config "$EXP/ucla_linear.toml" --init none --out "$OUT/linear_random_encoder" --seed "$SEED"
@@ -66,7 +47,7 @@ for mae in bodypart random edge; do
     launch "linear_mae_$mae" skelgraph finetune "$DATA" --config "$EXP/ucla_linear.toml" --pretrained "$OUT/mae_$mae" --out "$OUT/linear_mae_$mae" --seed "$SEED"
 done
 finish
-for run in ft_pretrained ft_scratch ft10_pretrained ft10_scratch linear_random_encoder linear_mae_bodypart \
+for run in ft_pretrained ft_scratch ft10_pretrained ft10_scratch ft01_pretrained ft01_scratch linear_random_encoder linear_mae_bodypart \
            linear_mae_random linear_mae_edge ft_random_mask ft_edge; do
     step "eval_$run" skelgraph evaluate "$OUT/$run" "$DATA"
 done

@@ -6,7 +6,7 @@
 #                           without a times.tsv line) continues with --resume
 #   launch NAME command...  the same in the background, once fewer than JOBS steps are running
 #   finish                  waits for the launched steps; exits 1 if one failed
-# Each process gets 2 / JOBS threads: on 2 cores, two one-thread runs side by side train ~1.4x
+# Each process gets 2 / JOBS threads: on 2 cores, two one-thread runs side by side train ~1.3x
 # faster than one two-thread run (experiments/RESULTS.md).
 TIMES="$OUT/times.tsv"
 mkdir -p "$OUT"
