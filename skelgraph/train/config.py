@@ -11,9 +11,9 @@ import dataclasses
 import tomllib
 import types
 import typing
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from collections.abc import Iterable
 from typing import Any, Literal, TypeVar
 
 

@@ -176,6 +176,7 @@ def _finetune(config: FinetuneConfig, data_path: Path, out_dir: Path, pretrained
     optimizer = torch.optim.SGD(groups, lr=lr, momentum=config.momentum, weight_decay=config.weight_decay,
                                 nesterov=config.nesterov and config.momentum > 0)
     steps_per_epoch = len(make_train_loader(train_set, config, dist_info, 0))
+
     def schedule(step: int) -> float:
         return lr_factor(step / steps_per_epoch, warmup_epochs=config.warmup_epochs, schedule="step",
                          epochs=config.epochs, steps=tuple(config.lr_steps), gamma=config.lr_gamma)
