@@ -30,9 +30,10 @@ ABLATION = [("body-part masking (the paper's)", "bodypart", "ft_pretrained"),
             ("body-part + edge reconstruction (weight 0.5)", "edge", "ft_edge")]
 
 
-def top1(root: Path, run: str) -> str:
+def top1(root: Path, run: str, key: str = "top1") -> str:
+    """``key`` (top1 or top5) of a run's evaluation (metrics.json), or "not run"."""
     path = root / run / "metrics.json"
-    return f"{json.loads(path.read_text())['top1']:.1f}" if path.exists() else "not run"
+    return f"{json.loads(path.read_text())[key]:.1f}" if path.exists() else "not run"
 
 
 def train_minutes(root: Path, run: str) -> str:
@@ -46,9 +47,8 @@ def main(root: Path) -> None:
     print("| protocol | top-1 (%) | top-5 (%) | training time (min) |")
     print("|---|---|---|---|")
     for label, run in MAIN:
-        path = root / run / "metrics.json"
-        top5 = f"{json.loads(path.read_text())['top5']:.1f}" if path.exists() else ""
-        print(f"| {label} | {top1(root, run)} | {top5} | {train_minutes(root, run)} |")
+        top5 = top1(root, run, "top5")
+        print(f"| {label} | {top1(root, run)} | {'' if top5 == 'not run' else top5} | {train_minutes(root, run)} |")
     seeds = sorted({p.name.rsplit("_s", 1)[1] for p in root.glob("ft_pretrained_s*")})
     if seeds:
         print("\n| fine-tuning seed | " + " | ".join(["0"] + seeds) + " | mean |")
@@ -76,15 +76,13 @@ def validation(root: Path) -> None:
     fine-tuning runs with the validation top-1 at their last epoch (no best-epoch picking)."""
     print("| pre-training run | epochs | final loss | time (min) |")
     print("|---|---|---|---|")
-    runs = sorted(p.parent.name for p in root.glob("*/metrics.jsonl"))
-    for run in runs:
-        rows = records(root, run)
+    logs = {p.parent.name: records(root, p.parent.name) for p in sorted(root.glob("*/metrics.jsonl"))}
+    for run, rows in logs.items():
         if "joint_loss" in rows[-1]:
             print(f"| {run} | {rows[-1]['epoch']} | {rows[-1]['loss']:.4f} | {train_minutes(root, run)} |")
     print("\n| fine-tuning run | epochs | train acc (%) | val top-1 (%) | time (min) |")
     print("|---|---|---|---|---|")
-    for run in runs:
-        rows = records(root, run)
+    for run, rows in logs.items():
         if "train_acc" in rows[-1]:
             val = f"{rows[-1]['test_top1']:.1f}" if "test_top1" in rows[-1] else "—"
             print(f"| {run} | {rows[-1]['epoch']} | {rows[-1]['train_acc']:.1f} | {val} | {train_minutes(root, run)} |")

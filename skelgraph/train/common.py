@@ -15,6 +15,8 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
+from skelgraph.transforms.augment import spatial_augment
+
 
 def resolve_device(name: str) -> torch.device:
     """``auto`` picks CUDA when present, else the CPU; ``cpu``/``cuda``/``cuda:1`` as given."""
@@ -135,8 +137,6 @@ def epoch_seed(seed: int, epoch: int, rank: int = 0) -> int:
 def build_augment(config: Any, generator: torch.Generator) -> Any:
     """The training augmentation a config asks for (its ``augment``, ``aug_rotate``,
     ``aug_scale``, ``aug_shear`` fields; one draw per graph), or None when off."""
-    from skelgraph.transforms.augment import spatial_augment
-
     if not config.augment:
         return None
     return spatial_augment(config.aug_rotate, config.aug_scale, config.aug_shear, generator)

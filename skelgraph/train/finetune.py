@@ -212,8 +212,9 @@ def _finetune(config: FinetuneConfig, data_path: Path, out_dir: Path, pretrained
     metrics: dict[str, Any] = {}
     show = (sys.stderr.isatty() if progress is None else progress) and dist_info.is_main
     for epoch in range(start_epoch, config.epochs):
-        torch.manual_seed(epoch_seed(config.seed, epoch, dist_info.rank))  # frame sampling (workers=0), dropout
-        augment = build_augment(config, torch.Generator().manual_seed(epoch_seed(config.seed, epoch, dist_info.rank)))
+        seed = epoch_seed(config.seed, epoch, dist_info.rank)
+        torch.manual_seed(seed)  # frame sampling (workers=0), dropout
+        augment = build_augment(config, torch.Generator().manual_seed(seed))
         loader = make_train_loader(train_set, config, dist_info, epoch)
         train_model.train()
         totals = torch.zeros(3, dtype=torch.float64)  # loss (graph-weighted), correct, graphs

@@ -107,8 +107,8 @@ def _pretrain(config: PretrainConfig, data_path: Path, out_dir: Path, resume: bo
     metrics: dict[str, Any] = {}
     show = (sys.stderr.isatty() if progress is None else progress) and dist_info.is_main
     for epoch in range(start_epoch, config.epochs):
-        torch.manual_seed(epoch_seed(config.seed, epoch, dist_info.rank))  # frame sampling (workers=0)
         seed = epoch_seed(config.seed, epoch, dist_info.rank)
+        torch.manual_seed(seed)  # frame sampling (workers=0)
         mask = build_mask(config, torch.Generator().manual_seed(seed))
         # its own stream (seed + 1), so switching augmentation on leaves the masks as they were
         augment = build_augment(config, torch.Generator().manual_seed(seed + 1))
