@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from skelgraph.data.sample import SkeletonError, SkeletonSequence, check_keypoint
+from skelgraph.data.sequence import SkeletonError, SkeletonSequence, check_keypoint
 from skelgraph.graph.layouts import Layout
 
 

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from skelgraph.data.sample import SkeletonError, SkeletonSequence, check_keypoint
+from skelgraph.data.sequence import SkeletonError, SkeletonSequence, check_keypoint
 from skelgraph.graph.layouts import Layout
 
 _AXES = {"X": 0, "Y": 1, "Z": 2}

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from skelgraph.data.sample import SkeletonError, SkeletonSequence, check_keypoint
+from skelgraph.data.sequence import SkeletonError, SkeletonSequence, check_keypoint
 
 NUM_JOINTS = 25
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from skelgraph.data.sample import SkeletonError, SkeletonSequence, check_keypoint
+from skelgraph.data.sequence import SkeletonError, SkeletonSequence, check_keypoint
 
 
 def read_numpy(path: str | Path, num_joints: int | None = None) -> SkeletonSequence:
