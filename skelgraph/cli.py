@@ -7,10 +7,8 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import multiprocessing as mp
 import platform
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,9 +18,6 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from skelgraph import __version__
-
-KINDS = ("ntu", "pyskl", "kinetics", "nwucla", "bvh", "numpy")
-SINGLE_PERSON_KINDS = ("nwucla", "bvh")  # --max-persons defaults to 1 for these, 2 otherwise
 
 
 @contextlib.contextmanager
@@ -53,23 +48,11 @@ def main() -> None:
 
 # ----------------------------------------------------------------------------- preprocess
 
-def _load_one(item: Any, load, item_name, layout, options: dict[str, Any]) -> tuple[str, Any]:
-    """Worker: read and preprocess one item; returns ``(name, sequence)`` or ``(name, error)``.
-    Takes the source's pieces, not the source, so a pool does not pickle every item list per task."""
-    from skelgraph.data.preprocess import preprocess_sequence
-    from skelgraph.data.sample import SkeletonError
-
-    name = item_name(item)
-    try:
-        return name, preprocess_sequence(load(item), layout, **options)
-    except (SkeletonError, OSError, ValueError, KeyError, EOFError, IndexError) as err:
-        message = str(err) or type(err).__name__
-        return name, f"{type(err).__name__}: {message}" if not isinstance(err, SkeletonError) else message
+KINDS = ("ntu", "pyskl", "kinetics", "nwucla", "bvh", "numpy", "table", "mat")  # = data.sources.KINDS (tested)
 
 
-def _stem(item_name: str) -> str:
-    """Sample name of a file or archive member (``dir/S001...A001.skeleton`` -> ``S001...A001``)."""
-    return Path(item_name.split(":")[-1]).stem
+def _progress(results, total: int, description: str):
+    return tqdm(results, total=total, desc=description, unit="file", disable=None, file=sys.stderr)
 
 
 @main.command()
@@ -77,103 +60,137 @@ def _stem(item_name: str) -> str:
 @click.argument("src", type=click.Path(exists=True, path_type=Path))
 @click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--layout", "layout_name", default=None,
-              help="Layout name (ntu25, coco17, openpose18, kinect_v1_20) or a .toml file; "
+              help="Layout the data is stored in: ntu25, coco17, openpose18, kinect_v1_20 or a .toml file; "
                    "default: the source's own.")
+@click.option("--to-layout", default=None,
+              help="Map every sample's joints BY NAME onto this layout (e.g. kinect_v1_20), whatever order "
+                   "the source stores them in; a joint without a match is an error naming it.")
+@click.option("--joints", default=None,
+              help="Names of the stored joints, for sources without names (mat, table without header, numpy): "
+                   "utd_mhad, a layout name, a .toml layout, a file of names, or 'a,b,...'.")
+@click.option("--joint-map", default=None,
+              help="Explicit pairs 'source=target,...' (or a .toml/.csv file of them), applied before the "
+                   "name rule (datasets/README.md).")
+@click.option("--drop-unmatched", is_flag=True, help="Leave out source joints that match no joint of the layout.")
+@click.option("--label-from-name", "label_pattern", default=None, metavar="REGEX",
+              help="Classes from sample names: a regular expression with a (?P<class>...) group, searched in "
+                   "each name (file stem); other named groups go to the sample's meta.")
+@click.option("--label-file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="Classes from a file: 'name,class' lines (whole samples), 'name,class,first,last' lines "
+                   "(segments by frame id), JSON {name: class}, or UTKinect's actionLabel.txt format.")
 @click.option("--split-file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="Your own splits: JSON {split: [names]} or CSV lines 'name,split'. "
                    "Replaces the dataset's standard splits.")
 @click.option("--max-persons", default=None, type=click.IntRange(1),
-              help="Persons kept per sample, the most active ones (default: 1 for nwucla and bvh, else 2).")
+              help="Persons kept per sample, the most active ones (default: 1 for nwucla, bvh, table and mat, "
+                   "else 2).")
 @click.option("--max-frames", default=None, type=click.IntRange(1),
               help="Drop frames after this many (default: keep all).")
 @click.option("--exclude-list", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="File of sample names (file stems) to skip, e.g. NTU's "
                    "NTU_RGBD_samples_with_missing_skeletons.txt.")
 @click.option("--center/--no-center", default=True, show_default=True,
-              help="Subtract the layout's centre joint.")
+              help="Subtract the layout's centre joint, frame by frame (per-frame centring: each frame's "
+                   "origin is its own centre joint, so global translation is removed).")
 @click.option("--align/--no-align", default=True, show_default=True,
               help="3D only: rotate so the spine is vertical and the shoulders parallel to x.")
 @click.option("--drop-empty/--keep-empty", default=True, show_default=True,
               help="Drop frames in which nobody is present.")
+@click.option("--delimiter", default=None,
+              help="table: field separator (default: a comma if the first line has one, else whitespace).")
+@click.option("--header/--no-header", default=None,
+              help="table: the first row names the columns (default: yes when it holds a non-number).")
+@click.option("--axes", default="xyz", show_default=True,
+              help="table: axis letters of the coordinate columns, in channel order (xy for 2D).")
+@click.option("--frame-column", default=None,
+              help="table: the column of frame ids (a header name or a 0-based index); labelled segments "
+                   "select frames by this id.")
+@click.option("--skip-columns", default=0, show_default=True, type=click.IntRange(0),
+              help="table without header: leading columns that are not coordinates.")
+@click.option("--mat-variable", default="d_skel", show_default=True,
+              help="mat: the variable holding the skeleton array.")
+@click.option("--mat-dims", default="VCT", show_default=True,
+              help="mat: its dimension order (V joints, C coordinates, T frames, M persons).")
 @click.option("--workers", default=0, show_default=True, type=click.IntRange(0),
               help="Parallel reader processes (0 = read in this process).")
 @click.option("--strict", is_flag=True, help="Fail if any file cannot be read (default: skip and report it).")
-def preprocess(kind: str, src: Path, out: Path, layout_name: str | None, split_file: Path | None,
-               max_persons: int | None, max_frames: int | None, exclude_list: Path | None, center: bool,
-               align: bool, drop_empty: bool, workers: int, strict: bool) -> None:
+def preprocess(kind: str, src: Path, out: Path, layout_name: str | None, to_layout: str | None,
+               joints: str | None, joint_map: str | None, drop_unmatched: bool, label_pattern: str | None,
+               label_file: Path | None, split_file: Path | None, max_persons: int | None, max_frames: int | None,
+               exclude_list: Path | None, center: bool, align: bool, drop_empty: bool, delimiter: str | None,
+               header: bool | None, axes: str, frame_column: str | None, skip_columns: int, mat_variable: str,
+               mat_dims: str, workers: int, strict: bool) -> None:
     """Read a KIND dataset at SRC (a folder, or a file/archive) into one HDF5 file OUT.
 
     \b
-    KIND    SRC
-    ntu     folder of NTU RGB+D *.skeleton files (CRLF or LF)
-    pyskl   a PYSKL-style .pkl (2D pose datasets: NTU-2D HRNet, FineGym, ...)
+    KIND      SRC
+    ntu       folder of NTU RGB+D *.skeleton files (CRLF or LF)
+    pyskl     a PYSKL-style .pkl (2D pose datasets: NTU-2D HRNet, FineGym, ...)
     kinetics  folder of Kinetics-skeleton / OpenPose *.json (+ *_label.json, label_name.txt)
-    nwucla  NW-UCLA all_sqe folder of *.json, or all_sqe.tar.gz as it is
-    bvh     folder of *.bvh motion-capture files (or one file)
-    numpy   folder of *.npy ([M,T,V,C] or [T,V,C]) / *.npz (keypoint, score, label)
+    nwucla    NW-UCLA all_sqe folder of *.json, or all_sqe.tar.gz as it is
+    bvh       folder of *.bvh motion-capture files (or one file)
+    numpy     folder of *.npy ([M,T,V,C] or [T,V,C]) / *.npz (keypoint, score, label)
+    table     folder of delimited text (*.csv, *.tsv, *.txt), one row per frame: named columns
+              (HeadX, head_x, head.x, ...) or, with --joints, columns in order
+    mat       folder of MATLAB *.mat, one array per file (needs scipy), e.g. UTD-MHAD:
+              --joints utd_mhad --to-layout kinect_v1_20
 
     Files that cannot be read are skipped and listed, with the reason, in OUT.report.txt
     (use --strict to stop at the first one). The standard splits (NTU x-sub/x-view/x-set,
-    NW-UCLA cross-view, PYSKL's own) are stored in the file.
+    NW-UCLA cross-view, PYSKL's own) are stored in the file. Preprocessing: persons selected,
+    empty frames dropped, centred on the layout's centre joint frame by frame, rotated to
+    the layout's spine and shoulders; a flag turns each step off.
     """
-    from skelgraph.data.h5 import write_h5
-    from skelgraph.data.sample import SkeletonError
-    from skelgraph.data.sources import open_source
-    from skelgraph.data.splits import STANDARD_SPLITS, read_split_file
+    from skelgraph.data.pipeline import PreprocessOptions, preprocess_to_h5
+    from skelgraph.data.readers.matlab import MatFormat
+    from skelgraph.data.readers.table import TableFormat
+    from skelgraph.data.sources import ReadOptions
 
-    if max_persons is None:
-        max_persons = 1 if kind in SINGLE_PERSON_KINDS else 2
     with user_errors():
-        source = open_source(kind, src, layout=layout_name)
-        if not source.items:
-            raise click.ClickException(f"{src}: no {kind} samples found")
-        splits: Any = source.splits or STANDARD_SPLITS.get(kind)
-        if split_file is not None:
-            splits = read_split_file(split_file)
-        excluded: set[str] = set()
+        excluded: frozenset[str] = frozenset()
         if exclude_list is not None:
-            excluded = {line.strip() for line in exclude_list.read_text().splitlines() if line.strip()}
-        items = [it for it in source.items if _stem(source.item_name(it)) not in excluded]
-        options = dict(max_persons=max_persons, drop_empty=drop_empty, center=center, align=align)
-        failures: list[tuple[str, str]] = []
+            excluded = frozenset(line.strip() for line in exclude_list.read_text().splitlines() if line.strip())
+        try:
+            table = TableFormat(delimiter=delimiter.replace("\\t", "\t") if delimiter else None, header=header,
+                                axes=axes, skip_columns=skip_columns,
+                                frame_column=int(frame_column) if frame_column and frame_column.isdigit()
+                                else frame_column)
+            mat = MatFormat(variable=mat_variable, dims=mat_dims.upper())
+        except ValueError as err:
+            raise click.BadParameter(str(err)) from None
+        read = ReadOptions(joints=joints, to_layout=to_layout, joint_map=joint_map, drop_unmatched=drop_unmatched,
+                           table=table, mat=mat)
+        options = PreprocessOptions(max_persons=max_persons, max_frames=max_frames, center=center, align=align,
+                                    drop_empty=drop_empty, exclude=excluded, split_file=split_file,
+                                    label_pattern=label_pattern, label_file=label_file, workers=workers,
+                                    strict=strict)
+        report = preprocess_to_h5(kind, src, out, layout=layout_name, read=read, options=options,
+                                  progress=_progress, command=" ".join(sys.argv))
+    if report.failures:
+        click.echo(f"{len(report.failures)} file(s) or segment(s) could not be read; see {report.report_path}",
+                   err=True)
+    for note in report.notes:
+        click.echo(note, err=True)
+    click.echo(f"wrote {report.written} samples to {out} ({report.seconds:.1f} s)")
+# ----------------------------------------------------------------------------- merge
 
-        def good_samples() -> Iterator[Any]:
-            load = functools.partial(_load_one, load=source.load, item_name=source.item_name,
-                                     layout=source.layout, options=options)
-            with contextlib.ExitStack() as stack:
-                if workers > 0:
-                    pool = stack.enter_context(mp.get_context("spawn").Pool(workers))
-                    results = pool.imap(load, items, chunksize=8)
-                else:
-                    results = map(load, items)
-                for name, result in tqdm(results, total=len(items), desc=f"preprocess {kind}", unit="file",
-                                         disable=None, file=sys.stderr):
-                    if isinstance(result, str):
-                        if strict:
-                            raise SkeletonError(f"{name}: {result}" if not result.startswith(name) else result)
-                        failures.append((name, result))
-                        continue
-                    if max_frames is not None:
-                        result.keypoint = result.keypoint[:, :max_frames]
-                        if result.score is not None:
-                            result.score = result.score[:, :max_frames]
-                    yield result
+@main.command()
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--name", "names", multiple=True,
+              help="Source name of each input, in order (repeat once per input; default: the file stems).")
+def merge(inputs: tuple[Path, ...], out: Path, names: tuple[str, ...]) -> None:
+    """Pool the dataset files INPUTS (same layout and channels) into one file OUT, e.g. a
+    pre-training corpus.
 
-        start = time.perf_counter()
-        provenance = dict(source=str(src.resolve()), kind=kind, command=" ".join(sys.argv),
-                          max_persons=max_persons, center=center, align=align, drop_empty=drop_empty,
-                          max_frames=max_frames, excluded=len(source.items) - len(items))
-        n = write_h5(out, good_samples(), layout=source.layout, num_persons=max_persons,
-                     class_names=source.class_names, splits=splits, provenance=provenance)
-        seconds = time.perf_counter() - start
-    report = out.with_name(out.name + ".report.txt")
-    lines = [f"# skelgraph preprocess {kind} {src}: {n} written, {len(failures)} failed, "
-             f"{len(source.items) - len(items)} excluded, {seconds:.1f} s"]
-    lines += [f"{name}\t{reason.removeprefix(name + ': ')}" for name, reason in failures]
-    report.write_text("\n".join(lines) + "\n")
-    if failures:
-        click.echo(f"{len(failures)} file(s) could not be read; see {report}", err=True)
-    click.echo(f"wrote {n} samples to {out} ({seconds:.1f} s)")
+    Samples are renamed SOURCE:NAME, classes SOURCE:CLASS (kept apart), splits SOURCE:SPLIT, and
+    a split SOURCE holds each input's samples, so `--split SOURCE` selects one input again.
+    """
+    from skelgraph.data.merge import merge_h5
+
+    with user_errors():
+        n = merge_h5(inputs, out, names=names or None)
+    click.echo(f"wrote {n} samples to {out}")
 
 
 # ----------------------------------------------------------------------------- info

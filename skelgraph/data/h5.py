@@ -27,7 +27,7 @@ from typing import Any
 import h5py
 import numpy as np
 
-from skelgraph.data.sample import SkeletonError, SkeletonSequence
+from skelgraph.data.sequence import SkeletonError, SkeletonSequence
 from skelgraph.graph.layouts import Layout, LayoutError, layout_from_json
 
 FORMAT_VERSION = 1
@@ -71,7 +71,12 @@ def write_h5(path: str | Path, samples: Iterable[SkeletonSequence], *, layout: L
         with h5py.File(tmp, "w") as f:
             kp_ds = score_ds = None
             offsets, labels, metas = [0], [], []
+            seen: set[str] = set()
             for seq in samples:
+                if seq.name in seen:  # names index splits and label files: they must be unique
+                    raise SkeletonError(f"{path}: two samples are named {seq.name!r} (same file name in two "
+                                        f"folders?); rename one or exclude it")
+                seen.add(seq.name)
                 kp = np.asarray(seq.keypoint, dtype=np.float32)
                 m, t, v, c = kp.shape
                 if v != layout.num_joints:
@@ -116,6 +121,8 @@ def write_h5(path: str | Path, samples: Iterable[SkeletonSequence], *, layout: L
             index_of = {name: i for i, name in enumerate(names)}
             group = f.create_group("split")
             for split, members in (splits or {}).items():
+                if not split or "/" in split:  # HDF5 would read "a/b" as a path
+                    raise SkeletonError(f"{path}: split name {split!r} must be non-empty and without '/'")
                 idx = sorted(index_of[n] for n in set(members) if n in index_of)
                 group.create_dataset(split, data=np.asarray(idx, np.int64))
             f.attrs["format_version"] = FORMAT_VERSION
