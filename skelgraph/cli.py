@@ -453,7 +453,8 @@ def finetune(data: Path, config_path: Path | None, out: Path, pretrained: Path |
 @click.option("--pretrained", type=click.Path(exists=True, path_type=Path), default=None,
               help="k-NN of this pre-training run's encoder (RUN_DIR is then only where files go).")
 @click.option("--init", type=click.Choice(["none"]), default=None,
-              help="none: k-NN of a random encoder (the baseline; RUN_DIR is only where files go).")
+              help="none: k-NN of a random encoder (the baseline; RUN_DIR is only where files go); with "
+                   "--pretrained, a random encoder of that run's architecture.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Where metrics.json and confusion.png go (default: RUN_DIR).")
 @click.option("--batch-size", type=click.IntRange(1), default=64, show_default=True, help="Samples per batch.")

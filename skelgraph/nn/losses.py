@@ -1,5 +1,21 @@
-r"""Reconstruction losses of SkeletonMAE."""
+r"""Reconstruction losses of SkeletonMAE.
+
+Three ways to score a reconstruction ``x_hat`` of targets ``x`` (both ``[..., C]``, one row per
+hidden entry), chosen by name (:data:`RECONSTRUCTION_LOSSES`):
+
+- ``"sce"``: the scaled cosine error of GraphMAE and SkeletonMAE (the paper's). It sees only
+  the direction of each row: ``sce(x, 3 x) = 0``, so on centred coordinates it learns the
+  direction of each hidden joint from the centre, not its distance;
+- ``"mse"``: squared error relative to the targets' mean square,
+  ``mean((x_hat - x)^2) / mean(x^2)`` (1 for predicting zeros), so targets of different scale
+  (positions in metres, displacements of a few millimetres per frame) weigh alike;
+- ``"l1"``: ``mean(|x_hat - x|) / mean(|x|)``, the same with absolute errors.
+
+The normalisers are computed over the rows given and carry no gradient.
+"""
 from __future__ import annotations
+
+from typing import Literal
 
 import torch
 import torch.nn.functional as F
@@ -32,6 +48,69 @@ def sce_loss(x: Tensor, x_hat: Tensor, beta: float = 2.0) -> Tensor:
         return x_hat.sum() * 0.0
     cos = (F.normalize(x, dim=-1) * F.normalize(x_hat, dim=-1)).sum(-1)
     return (1.0 - cos).clamp(min=0.0).pow(beta).mean()
+
+
+RECONSTRUCTION_LOSSES = ("sce", "mse", "l1")
+EPS = 1e-12
+
+
+def normalized_mse_loss(x: Tensor, x_hat: Tensor) -> Tensor:
+    r"""``mean((x_hat - x)^2) / mean(x^2)`` over all entries (the normaliser carries no gradient);
+    ``0`` (still attached to ``x_hat``) when there is no entry.
+
+    Example:
+        >>> x = torch.tensor([[1.0, 0.0], [0.0, 2.0]])  # mean square 1.25
+        >>> normalized_mse_loss(x, torch.zeros_like(x)).item(), normalized_mse_loss(x, 3 * x).item()
+        (1.0, 4.0)
+    """
+    if x.shape != x_hat.shape:
+        raise ValueError(f"normalized_mse_loss: shapes differ, {tuple(x.shape)} vs {tuple(x_hat.shape)}")
+    if x.numel() == 0:
+        return x_hat.sum() * 0.0
+    return (x_hat - x).pow(2).mean() / x.detach().pow(2).mean().clamp_min(EPS)
+
+
+def normalized_l1_loss(x: Tensor, x_hat: Tensor) -> Tensor:
+    r"""``mean(|x_hat - x|) / mean(|x|)`` over all entries (the normaliser carries no gradient).
+
+    Example:
+        >>> x = torch.tensor([[1.0, -1.0], [0.0, 2.0]])  # mean |x| = 1
+        >>> normalized_l1_loss(x, x + 0.5).item()
+        0.5
+    """
+    if x.shape != x_hat.shape:
+        raise ValueError(f"normalized_l1_loss: shapes differ, {tuple(x.shape)} vs {tuple(x_hat.shape)}")
+    if x.numel() == 0:
+        return x_hat.sum() * 0.0
+    return (x_hat - x).abs().mean() / x.detach().abs().mean().clamp_min(EPS)
+
+
+def reconstruction_loss(x: Tensor, x_hat: Tensor, select: Tensor, loss: Literal["sce", "mse", "l1"] = "sce",
+                        beta: float = 2.0) -> Tensor:
+    r"""One reconstruction loss over the selected entries of ``[N, T, C]`` tensors.
+
+    Args:
+        x: Targets ``[N, T, C]``.
+        x_hat: Reconstructions ``[N, T, C]``.
+        select: bool ``[N, T]``: the entries that count (hidden and present). ``"sce"`` further
+            skips all-zero targets (a zero vector has no direction).
+        loss: ``"sce"``, ``"mse"`` or ``"l1"`` (see the module docs).
+        beta: Exponent of ``"sce"``.
+
+    Example:
+        >>> x = torch.tensor([[[1.0, 0.0]], [[0.0, 0.0]]])
+        >>> select = torch.tensor([[True], [True]])
+        >>> reconstruction_loss(x, torch.zeros_like(x), select, "mse").item()  # mean square 0.25
+        1.0
+    """
+    if loss == "sce":
+        select = select & (x != 0).any(dim=-1)
+        return sce_loss(x[select], x_hat[select], beta)
+    if loss == "mse":
+        return normalized_mse_loss(x[select], x_hat[select])
+    if loss == "l1":
+        return normalized_l1_loss(x[select], x_hat[select])
+    raise ValueError(f"unknown reconstruction loss {loss!r}; choose one of {', '.join(RECONSTRUCTION_LOSSES)}")
 
 
 def edge_reconstruction_loss(pos_logit: Tensor, neg_logit: Tensor) -> Tensor:

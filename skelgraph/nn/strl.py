@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,11 +27,10 @@ from torch_geometric.data import Data
 from torch_geometric.nn.inits import reset
 from torch_geometric.utils import scatter
 
-from skelgraph.nn.conv import make_conv
+from skelgraph.nn.encoder import ENCODER_PREFIXES, EncoderMixin
 
 log = logging.getLogger(__name__)
 
-ENCODER_PREFIXES = ("embed.", "encoder.", "encoder_act.")  # G_E inside SkeletonMAE's state dict
 CHECKPOINT = "checkpoint.pt"
 
 
@@ -128,43 +128,24 @@ class MultiScaleTemporalConv(Module):
 
 # ----------------------------------------------------------------------------- models
 
-class _EncoderMixin:
-    r"""``G_E``: ``embed`` ``Linear(C, D)`` + ``encoder`` convs with ``encoder_act`` PReLUs."""
-
-    embed: Linear
-    encoder: ModuleList
-    encoder_act: ModuleList
-
-    def _build_encoder(self, in_channels: int, hidden_channels: int, enc_layers: int, conv: str,
-                       **conv_kwargs: Any) -> None:
-        if enc_layers < 1:
-            raise ValueError(f"need at least one encoder layer, got {enc_layers}")
-        d = hidden_channels
-        self.in_channels, self.hidden_channels, self.enc_layers, self.conv = in_channels, d, enc_layers, conv
-        self.embed = Linear(in_channels, d)
-        self.encoder = ModuleList(make_conv(conv, d, d, **conv_kwargs) for _ in range(enc_layers))
-        self.encoder_act = ModuleList(PReLU() for _ in range(enc_layers))
-
-    def run_encoder(self, h: Tensor, edge_index: Tensor, hop: Tensor | None = None) -> Tensor:
-        r"""``G_E(A, H)``: ``[N, T, D] -> [N, T, D]`` (same computation as SkeletonMAE's)."""
-        for conv, act in zip(self.encoder, self.encoder_act):
-            h = act(conv(h, edge_index, hop))
-        return h
+class _PooledEncoderMixin(EncoderMixin):
+    r""":class:`~skelgraph.nn.encoder.EncoderMixin` plus the pooled features of the bare encoder."""
 
     def encoder_features(self, data: Data) -> Tensor:
-        r"""Pooled features of the bare encoder, ``G_E(embed(x))`` averaged over frames, joints
-        and persons: ``[B, D]`` (what the linear probe and k-NN of a pre-trained encoder use)."""
-        h = self.run_encoder(self.embed(data.x), data.edge_index, getattr(data, "hop", None))
+        r"""Pooled features of the bare encoder, ``G_E(embed(features(x)))`` averaged over
+        frames, joints and persons: ``[B, D]`` (what the linear probe and k-NN of a pre-trained
+        encoder use)."""
+        h = self.run_encoder(self.embed(self.input_features(data)), data.edge_index, getattr(data, "hop", None))
         return global_pool(h, _batch_vector(data), getattr(data, "num_graphs", 1))
 
 
-class STRLClassifier(_EncoderMixin, Module):
+class STRLClassifier(_PooledEncoderMixin, Module):
     r"""Pre-trained SkeletonMAE encoder + STRL + classifier (the paper's fine-tuning model).
 
     :meth:`forward` (shapes for ``x`` ``[N, T, C]``):
 
-    1. ``H = embed(x) + pos_embed[:T]``: joint embedding plus a learnable temporal position
-       embedding ``[T_max, D]`` -> ``[N, T, D]``;
+    1. ``H = embed(features(x)) + pos_embed[:T]``: joint embedding of the input features plus a
+       learnable temporal position embedding ``[T_max, D]`` -> ``[N, T, D]``;
     2. ``strl_layers`` STRL layers, each
        ``H <- H + PReLU(LayerNorm(Linear_{2D->D}([H, Repeat(SumPool_joints(G_E(A, H)))])))``: the shared
        encoder ``G_E`` runs on ``H``, its output is summed over the joints of each person
@@ -194,6 +175,10 @@ class STRLClassifier(_EncoderMixin, Module):
         dropout (float): Before the last linear layer. (default: ``0.0``)
         temporal (str): Where the multi-scale temporal convolution sits: ``"head"`` (once,
             after the STRL layers) or ``"per-layer"``. (default: ``"per-layer"``)
+        features (Sequence[str]): ``G_E``'s input features (:mod:`skelgraph.nn.features`).
+            (default: ``("position",)``)
+        temporal_kernel (int): Kernel of ``G_E``'s temporal convolutions, ``0`` = none
+            (:mod:`skelgraph.nn.temporal`). (default: ``0``)
         **conv_kwargs: Passed to every conv.
 
     Shapes:
@@ -204,11 +189,12 @@ class STRLClassifier(_EncoderMixin, Module):
 
     def __init__(self, in_channels: int, num_classes: int, hidden_channels: int = 64, enc_layers: int = 3,
                  conv: str = "gin", strl_layers: int = 3, max_frames: int = 64, dropout: float = 0.0,
-                 temporal: str = "per-layer", **conv_kwargs: Any) -> None:
+                 temporal: str = "per-layer", features: Sequence[str] = ("position",), temporal_kernel: int = 0,
+                 **conv_kwargs: Any) -> None:
         super().__init__()
         if temporal not in ("head", "per-layer"):
             raise ValueError(f"temporal must be 'head' or 'per-layer', got {temporal!r}")
-        self._build_encoder(in_channels, hidden_channels, enc_layers, conv, **conv_kwargs)
+        self._build_encoder(in_channels, hidden_channels, enc_layers, conv, features, temporal_kernel, **conv_kwargs)
         d = hidden_channels
         self.num_classes, self.max_frames, self.temporal_mode = num_classes, max_frames, temporal
         self.pos_embed = Parameter(torch.empty(max_frames, d))
@@ -222,9 +208,10 @@ class STRLClassifier(_EncoderMixin, Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        for module in (self.embed, self.encoder, self.encoder_act, self.strl, self.strl_norm, self.strl_act,
-                       self.layer_temporal, self.temporal, self.classifier):
-            reset(module)
+        for module in (self.embed, self.encoder, self.encoder_act, self.encoder_temporal, self.strl, self.strl_norm,
+                       self.strl_act, self.layer_temporal, self.temporal, self.classifier):
+            if module is not None:
+                reset(module)
         torch.nn.init.normal_(self.pos_embed, std=0.02)
         for norm in self.strl_norm:  # each STRL layer starts as the identity (zero-init residual branch)
             torch.nn.init.zeros_(norm.weight)
@@ -243,7 +230,7 @@ class STRLClassifier(_EncoderMixin, Module):
         batch = _batch_vector(data)
         person = getattr(data, "person", None)
         group = batch if person is None else person_group(person, batch)
-        h = self.embed(x) + self.pos_embed[:x.size(1)].to(x.dtype)
+        h = self.embed(self.input_features(data)) + self.pos_embed[:x.size(1)].to(x.dtype)
         for i in range(len(self.strl)):
             h = self.strl_layer(i, h, data, group)
             if self.layer_temporal:
@@ -258,19 +245,21 @@ class STRLClassifier(_EncoderMixin, Module):
     def from_pretrained(cls, checkpoint: str | Path | dict[str, Any], num_classes: int, *,
                         layout: str | dict | None = None, in_channels: int | None = None,
                         hidden_channels: int | None = None, enc_layers: int | None = None, conv: str | None = None,
+                        features: Sequence[str] | None = None, temporal_kernel: int | None = None,
                         **kwargs: Any) -> tuple[STRLClassifier, LoadReport]:
         r"""A classifier whose ``G_E`` comes from a SkeletonMAE pre-training checkpoint (a run
         directory, a ``checkpoint.pt`` or its loaded dict).
 
         ``layout`` (the data's layout JSON or dict), ``in_channels``, ``hidden_channels``,
-        ``enc_layers`` and ``conv``, when given, must match the checkpoint's, else
+        ``enc_layers``, ``conv``, ``features`` and ``temporal_kernel``, when given, must match the
+        checkpoint's, else
         :class:`PretrainedMismatchError`; those not given come from the checkpoint. ``kwargs``
         set the rest (``strl_layers``, ``max_frames``, ``dropout``). Returns
         ``(model, report)``; the report is also logged.
         """
         state = read_checkpoint(checkpoint)
         arch = check_compatible(state, layout=layout, in_channels=in_channels, hidden_channels=hidden_channels,
-                                enc_layers=enc_layers, conv=conv)
+                                enc_layers=enc_layers, conv=conv, features=features, temporal_kernel=temporal_kernel)
         model = cls(num_classes=num_classes, **arch, **kwargs)
         return model, load_encoder_weights(model, state)
 
@@ -280,7 +269,7 @@ class STRLClassifier(_EncoderMixin, Module):
                 f"temporal={self.temporal_mode!r})")
 
 
-class LinearProbe(_EncoderMixin, Module):
+class LinearProbe(_PooledEncoderMixin, Module):
     r"""Linear classifier on the frozen encoder's pooled features (the linear evaluation
     protocol): ``Linear(D, K)(BatchNorm(encoder_features(data)))``. The encoder's parameters
     have ``requires_grad=False`` and it never leaves eval mode. The BatchNorm has no affine
@@ -294,18 +283,22 @@ class LinearProbe(_EncoderMixin, Module):
     """
 
     def __init__(self, in_channels: int, num_classes: int, hidden_channels: int = 64, enc_layers: int = 3,
-                 conv: str = "gin", **conv_kwargs: Any) -> None:
+                 conv: str = "gin", features: Sequence[str] = ("position",), temporal_kernel: int = 0,
+                 **conv_kwargs: Any) -> None:
         super().__init__()
-        self._build_encoder(in_channels, hidden_channels, enc_layers, conv, **conv_kwargs)
+        self._build_encoder(in_channels, hidden_channels, enc_layers, conv, features, temporal_kernel, **conv_kwargs)
         self.num_classes = num_classes
         self.norm = BatchNorm1d(hidden_channels, affine=False, eps=1e-6)  # MAE's linear-probe norm
         self.classifier = Linear(hidden_channels, num_classes)
-        for module in (self.embed, self.encoder, self.encoder_act):
+        for module in self.encoder_modules():
             module.requires_grad_(False)
+
+    def encoder_modules(self) -> list[Module]:
+        return [m for m in (self.embed, self.encoder, self.encoder_act, self.encoder_temporal) if m is not None]
 
     def train(self, mode: bool = True) -> LinearProbe:
         super().train(mode)
-        for module in (self.embed, self.encoder, self.encoder_act):
+        for module in self.encoder_modules():
             module.eval()
         return self
 
@@ -324,11 +317,12 @@ class LinearProbe(_EncoderMixin, Module):
     def from_pretrained(cls, checkpoint: str | Path | dict[str, Any], num_classes: int, *,
                         layout: str | dict | None = None, in_channels: int | None = None,
                         hidden_channels: int | None = None, enc_layers: int | None = None,
-                        conv: str | None = None) -> tuple[LinearProbe, LoadReport]:
+                        conv: str | None = None, features: Sequence[str] | None = None,
+                        temporal_kernel: int | None = None) -> tuple[LinearProbe, LoadReport]:
         r"""As :meth:`STRLClassifier.from_pretrained`."""
         state = read_checkpoint(checkpoint)
         arch = check_compatible(state, layout=layout, in_channels=in_channels, hidden_channels=hidden_channels,
-                                enc_layers=enc_layers, conv=conv)
+                                enc_layers=enc_layers, conv=conv, features=features, temporal_kernel=temporal_kernel)
         model = cls(num_classes=num_classes, **arch)
         return model, load_encoder_weights(model, state)
 
@@ -378,14 +372,24 @@ def _layout_dict(layout: str | dict) -> dict:
 
 def check_compatible(state: dict[str, Any], *, layout: str | dict | None = None, in_channels: int | None = None,
                      hidden_channels: int | None = None, enc_layers: int | None = None,
-                     conv: str | None = None) -> dict[str, Any]:
+                     conv: str | None = None, features: Sequence[str] | None = None,
+                     temporal_kernel: int | None = None) -> dict[str, Any]:
     r"""Checks a pre-training checkpoint against the data and the asked-for encoder (each
     argument given must match); returns the encoder's architecture (``in_channels``,
-    ``hidden_channels``, ``enc_layers``, ``conv``)."""
+    ``hidden_channels``, ``enc_layers``, ``conv``, ``features``, ``temporal_kernel``; checkpoints
+    older than the last two have the paper's ``("position",)`` and ``0``)."""
     source = state.get("path", "checkpoint")
     config = state.get("config", {})
     arch = dict(in_channels=int(state["in_channels"]), hidden_channels=int(config.get("hidden_channels", 64)),
-                enc_layers=int(config.get("enc_layers", 3)), conv=config.get("conv", "gin"))
+                enc_layers=int(config.get("enc_layers", 3)), conv=config.get("conv", "gin"),
+                features=tuple(config.get("features", ("position",))),
+                temporal_kernel=int(config.get("temporal_kernel", 0)))
+    if features is not None and tuple(features) != arch["features"]:
+        raise PretrainedMismatchError(f"{source} was pre-trained on input features {list(arch['features'])}, "
+                                      f"but {list(features)} was asked for (set features to match, or leave it unset)")
+    if temporal_kernel is not None and temporal_kernel != arch["temporal_kernel"]:
+        raise PretrainedMismatchError(f"{source} has temporal_kernel={arch['temporal_kernel']}, but "
+                                      f"{temporal_kernel} was asked for")
     if layout is not None and state.get("layout") is not None:
         theirs, ours = _layout_dict(state["layout"]), _layout_dict(layout)
         if theirs != ours:

@@ -21,6 +21,11 @@ class ConfigError(ValueError):
     """An invalid configuration file or value (the message names the file and the key)."""
 
 
+# input features of the encoder and reconstruction targets (skelgraph.nn.features)
+Feature = Literal["position", "motion", "trajectory"]
+Target = Literal["position", "motion"]
+
+
 @dataclass(frozen=True)
 class PretrainConfig:
     r"""SkeletonMAE pre-training. Defaults are the paper's (arXiv 2307.08476, Sec. 4.2)."""
@@ -34,12 +39,23 @@ class PretrainConfig:
     enc_layers: int = 3
     dec_layers: int = 1
     conv: Literal["gin", "gcn", "gat", "stgcn"] = "gin"
+    # the encoder's input features (position = the coordinates, the paper's; motion = frame-to-frame
+    # displacement; trajectory = the centre joint's track, needs files preprocessed with --no-center)
+    features: tuple[Feature, ...] = ("position",)
+    temporal_kernel: int = 0  # depthwise temporal conv after each encoder layer; 0 = frame-wise (the paper's)
+    # what hidden joints are scored on, and how (sce = scaled cosine error, the paper's; mse / l1 are
+    # normalised by the targets' scale, skelgraph.nn.losses)
+    targets: tuple[Target, ...] = ("position",)
+    loss: Literal["sce", "mse", "l1"] = "sce"
     beta: float = 2.0  # exponent of the scaled cosine error
     edge_weight: float = 0.0  # weight of the edge-reconstruction loss; 0 = off
     # masking
     mask: Literal["body-part", "random-joint"] = "body-part"
     num_parts: int = 2  # body parts hidden per person (body-part masking)
     mask_ratio: float = 0.4  # joints hidden per person (random-joint masking)
+    # 0: the same joints hidden in every frame (the paper's); L > 0: a new draw every L frames, so
+    # each body part is hidden over some spans of frames and seen in others (masking in time too)
+    mask_span: int = 0
     # optimisation
     epochs: int = 50
     batch_size: int = 1024  # global batch (all processes together)
@@ -80,6 +96,8 @@ class FinetuneConfig:
     hidden_channels: int = 64
     enc_layers: int = 3
     conv: Literal["gin", "gcn", "gat", "stgcn"] = "gin"
+    features: tuple[Feature, ...] = ("position",)  # must match the pre-training run's
+    temporal_kernel: int = 0  # must match the pre-training run's
     strl_layers: int = 3
     # multi-scale temporal conv after each STRL layer, or once after them all ("head"); per-layer
     # won on a validation split carved from NW-UCLA's training views (experiments/RESULTS.md)

@@ -194,14 +194,15 @@ def evaluate(run_dir: str | Path, data_path: str | Path, split: str | None = Non
     - A fine-tuning run (``run_dir`` holds its ``checkpoint.pt``): the classifier's
       predictions; with ``knn=K``, k-NN on its pooled features (:meth:`features`) instead.
     - ``pretrained=PRETRAIN_RUN`` (or ``init="none"``: a random encoder seeded with ``seed``,
-      the k-NN baseline): k-NN (``knn`` required) on the pooled features of the bare
-      encoder; ``run_dir`` is then only where the files go.
+      the k-NN baseline; with both, the random encoder has the pre-training run's architecture:
+      features, width, depth, conv, temporal kernel): k-NN (``knn`` required) on the pooled
+      features of the bare encoder; ``run_dir`` is then only where the files go.
 
     k-NN fits on ``train_split`` (default: the run's train split). ``split`` defaults to the
     run's test split. Frames and persons follow the run's (or pre-training run's) config.
     """
     from skelgraph.data.dataset import SkeletonDataset
-    from skelgraph.nn.strl import LinearProbe, read_checkpoint
+    from skelgraph.nn.strl import LinearProbe, check_compatible, read_checkpoint
     from skelgraph.train.common import resolve_device
     from skelgraph.train.finetune import load_finetuned
 
@@ -213,14 +214,13 @@ def evaluate(run_dir: str | Path, data_path: str | Path, split: str | None = Non
     if pretrained is not None or init == "none":
         if knn is None:
             raise EvaluationError("a pre-trained or random encoder has no classifier: pass --knn K")
-        if pretrained is not None and init == "none":
-            raise EvaluationError("pass either --pretrained RUN_DIR or --init none, not both")
         state = read_checkpoint(pretrained) if pretrained is not None else None
         cfg = state["config"] if state else {}
         num_frames, num_persons = cfg.get("num_frames", 64), cfg.get("num_persons")
         test_split = split
         fit_split = train_split if train_split is not None else cfg.get("split")
-        info.update(model="pretrained encoder" if state else "random encoder",
+        random_encoder = init == "none"
+        info.update(model="random encoder" if random_encoder else "pretrained encoder",
                     pretrained=str(pretrained) if pretrained else None)
     else:
         if not (run_dir / "checkpoint.pt").exists():
@@ -241,9 +241,10 @@ def evaluate(run_dir: str | Path, data_path: str | Path, split: str | None = Non
         if state is not None:
             model, _ = LinearProbe.from_pretrained(state, num_classes, layout=test_set.layout.to_json(),
                                                    in_channels=in_channels)
-        else:
+        if random_encoder:  # the baseline: the same architecture (the pre-training run's, if given), random weights
+            arch = {} if state is None else check_compatible(state, in_channels=in_channels)
             torch.manual_seed(seed)
-            model = LinearProbe(in_channels, num_classes)
+            model = LinearProbe(**(arch | {"in_channels": in_channels}), num_classes=num_classes)
     elif model.num_classes != num_classes and knn is None:
         raise EvaluationError(f"the run's classifier has {model.num_classes} classes, {data_path} has {num_classes}")
     model = model.to(dev)

@@ -45,7 +45,8 @@ from torch_geometric.loader import DataLoader
 from tqdm.auto import tqdm
 
 from skelgraph.data.dataset import SkeletonDataset
-from skelgraph.nn.strl import ENCODER_PREFIXES, LinearProbe, LoadReport, STRLClassifier, read_checkpoint
+from skelgraph.nn.encoder import ENCODER_PREFIXES
+from skelgraph.nn.strl import LinearProbe, LoadReport, STRLClassifier, read_checkpoint
 from skelgraph.train.common import (
     DistInfo, MetricsLog, RunDirError, atomic_save, build_augment, cleanup_distributed, epoch_loader, epoch_seed,
     lr_factor, optimizer_step, peak_memory_mb, prepare_run_dir, resolve_device, restore_training_state, scaled_lr,
@@ -62,7 +63,8 @@ def build_model(config: FinetuneConfig, in_channels: int, num_classes: int, pret
                 layout_json: str | None = None) -> tuple[Module, LoadReport | None]:
     """The model a config describes, with the pre-trained encoder when ``pretrained`` (a
     pre-training checkpoint dict) is given; returns ``(model, load report or None)``."""
-    arch = dict(hidden_channels=config.hidden_channels, enc_layers=config.enc_layers, conv=config.conv)
+    arch = dict(hidden_channels=config.hidden_channels, enc_layers=config.enc_layers, conv=config.conv,
+                features=config.features, temporal_kernel=config.temporal_kernel)
     if config.protocol == "linear":
         if pretrained is not None:
             return LinearProbe.from_pretrained(pretrained, num_classes, layout=layout_json, in_channels=in_channels,

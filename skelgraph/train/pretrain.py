@@ -22,7 +22,7 @@ from typing import Any
 import torch
 from torch.nn.parallel import DistributedDataParallel
 from torch_geometric.loader import DataLoader
-from torch_geometric.transforms import BaseTransform, Compose
+from torch_geometric.transforms import BaseTransform
 from tqdm.auto import tqdm
 
 from skelgraph.data.dataset import SkeletonDataset
@@ -33,7 +33,7 @@ from skelgraph.train.common import (
     seed_everything, setup_distributed, training_state,
 )
 from skelgraph.train.config import PretrainConfig, config_to_toml
-from skelgraph.transforms.masking import BodyPartMask, MaskEdges, RandomJointMask
+from skelgraph.transforms.masking import BodyPartMask, RandomJointMask
 
 CHECKPOINT = "checkpoint.pt"
 
@@ -42,18 +42,24 @@ def build_model(config: PretrainConfig, in_channels: int) -> SkeletonMAE:
     """The model a config describes (one visible call; no registry)."""
     return SkeletonMAE(in_channels=in_channels, hidden_channels=config.hidden_channels,
                        enc_layers=config.enc_layers, dec_layers=config.dec_layers, conv=config.conv,
-                       edge_weight=config.edge_weight, beta=config.beta)
+                       edge_weight=config.edge_weight, beta=config.beta, features=config.features,
+                       targets=config.targets, loss=config.loss, temporal_kernel=config.temporal_kernel)
 
 
 def build_mask(config: PretrainConfig, generator: torch.Generator) -> BaseTransform:
-    """Node masking (body parts or random joints), plus edge masking when edges are rebuilt."""
+    """Node masking: body parts or random joints, the same in every frame or redrawn every
+    ``mask_span`` frames.
+
+    Bones are never removed from ``edge_index``: hidden joints are rebuilt from their visible
+    neighbours, and with ``edge_weight > 0`` the model scores the bones of hidden joints itself
+    (:meth:`SkeletonMAE.edge_pairs`). Removing them (``MaskEdges("incident")``) would leave every
+    hidden joint without a neighbour, so its reconstruction would be one constant."""
+    span = config.mask_span or None
     if config.mask == "body-part":
-        node_mask: BaseTransform = BodyPartMask(num_parts=config.num_parts, generator=generator)
-    else:
-        node_mask = RandomJointMask(mask_ratio=config.mask_ratio, generator=generator)
-    if config.edge_weight > 0:
-        return Compose([node_mask, MaskEdges("incident")])
-    return node_mask
+        return BodyPartMask(num_parts=config.num_parts, per_frame=span is not None, span=span or 1,
+                            generator=generator)
+    return RandomJointMask(mask_ratio=config.mask_ratio, per_frame=span is not None, span=span or 1,
+                           generator=generator)
 
 
 def make_loader(dataset: SkeletonDataset, config: PretrainConfig, dist_info: DistInfo, epoch: int) -> DataLoader:

@@ -113,10 +113,10 @@ def combine_ids(first: Tensor, second: Tensor) -> Tensor:
 
 
 def group_mask(group: Tensor, num_groups: int | None = None, ratio: float | None = None,
-               unit: Tensor | None = None, num_frames: int | None = None,
+               unit: Tensor | None = None, num_frames: int | None = None, span: int = 1,
                generator: torch.Generator | None = None) -> Tensor:
     r"""Hides whole groups of nodes. Returns bool ``keep_mask`` ``[N]`` (or ``[N, num_frames]`` with a
-    new draw per frame): True = kept, False = hidden.
+    new draw every ``span`` frames): True = kept, False = hidden.
 
     Args:
         group (Tensor): Group id of every node, integer ``[N]`` (any values).
@@ -126,7 +126,10 @@ def group_mask(group: Tensor, num_groups: int | None = None, ratio: float | None
         unit (Tensor, optional): Integer ``[N]``: the scope of one draw (the graph of each node in a
             batch, or graph and person). Groups are ``(unit, group)`` pairs, so equal group ids in
             two units are two groups, drawn independently. (default: one unit)
-        num_frames (int, optional): Draw independently for each of ``num_frames`` frames.
+        num_frames (int, optional): Draw independently for each of ``num_frames`` frames, or
+            for each run of ``span`` frames.
+        span (int): Frames sharing one draw (with ``num_frames``): every group is hidden over
+            whole spans of frames. (default: ``1``)
         generator (torch.Generator, optional): Source of randomness.
 
     Example:
@@ -141,7 +144,9 @@ def group_mask(group: Tensor, num_groups: int | None = None, ratio: float | None
         raise ValueError(f"num_groups must be >= 0, got {num_groups}")
     if ratio is not None and not 0.0 <= ratio <= 1.0:
         raise ValueError(f"ratio must be in [0, 1], got {ratio}")
-    draws = 1 if num_frames is None else num_frames
+    if span < 1:
+        raise ValueError(f"span must be >= 1, got {span}")
+    draws = 1 if num_frames is None else -(-num_frames // span)
     if group.numel() == 0:
         keep = torch.ones(0, draws, dtype=torch.bool, device=group.device)
         return keep[:, 0] if num_frames is None else keep
@@ -166,23 +171,27 @@ def group_mask(group: Tensor, num_groups: int | None = None, ratio: float | None
     rank_sorted = (torch.arange(num, device=group.device) - first[group_unit]).unsqueeze(1).expand(num, draws)
     rank = torch.empty_like(order).scatter_(0, order, rank_sorted)
     keep = (rank >= hide[group_unit].unsqueeze(1))[inverse]  # [N, draws]
-    return keep[:, 0] if num_frames is None else keep
+    if num_frames is None:
+        return keep[:, 0]
+    return keep if span == 1 else keep.repeat_interleave(span, dim=1)[:, :num_frames]
 
 
 def body_part_mask(part: Tensor, num_parts: int = 2, unit: Tensor | None = None,
-                   parts: Tensor | list[int] | None = None, num_frames: int | None = None,
+                   parts: Tensor | list[int] | None = None, num_frames: int | None = None, span: int = 1,
                    generator: torch.Generator | None = None) -> Tensor:
     r"""Twin of :class:`~skelgraph.transforms.BodyPartMask`: hides ``num_parts`` random body parts
     in every unit (pass ``unit`` = graph and person ids for the paper's per-person choice), or
-    the fixed part ids ``parts``. Returns ``keep_mask`` ``[N]`` (``[N, num_frames]`` per frame)."""
+    the fixed part ids ``parts``. Returns ``keep_mask`` ``[N]`` (``[N, num_frames]`` with a draw
+    every ``span`` frames)."""
     if parts is not None:
         keep = ~torch.isin(part, torch.as_tensor(parts, dtype=part.dtype, device=part.device))
         return keep if num_frames is None else keep.unsqueeze(1).expand(-1, num_frames).clone()
-    return group_mask(part, num_groups=num_parts, unit=unit, num_frames=num_frames, generator=generator)
+    return group_mask(part, num_groups=num_parts, unit=unit, num_frames=num_frames, span=span, generator=generator)
 
 
 def random_joint_mask(joint: Tensor, mask_ratio: float = 0.4, unit: Tensor | None = None,
-                      num_frames: int | None = None, generator: torch.Generator | None = None) -> Tensor:
+                      num_frames: int | None = None, span: int = 1,
+                      generator: torch.Generator | None = None) -> Tensor:
     r"""Twin of :class:`~skelgraph.transforms.RandomJointMask`: in every unit (one person of one
     graph; pass ``unit``) exactly ``round(mask_ratio * V)`` joints are False (hidden).
 
@@ -193,7 +202,7 @@ def random_joint_mask(joint: Tensor, mask_ratio: float = 0.4, unit: Tensor | Non
     """
     if not 0.0 <= mask_ratio < 1.0:
         raise ValueError(f"mask_ratio must be in [0, 1), got {mask_ratio}")
-    return group_mask(joint, ratio=mask_ratio, unit=unit, num_frames=num_frames, generator=generator)
+    return group_mask(joint, ratio=mask_ratio, unit=unit, num_frames=num_frames, span=span, generator=generator)
 
 
 def undirected_pair(edge_index: Tensor, num_nodes: int | None = None) -> Tensor:

@@ -111,15 +111,20 @@ class BodyPartMask(BaseTransform):
             resolved with ``layout``); no randomness.
         per_person (bool): Draw per person; otherwise one draw per graph hides the same parts of
             every person. (default: ``True``)
-        per_frame (bool): A new draw in every frame. (default: ``False``)
+        per_frame (bool): A new draw in every frame (every ``span`` frames). (default: ``False``)
+        span (int): With ``per_frame``, frames sharing one draw: each part is then hidden over
+            whole spans of ``span`` frames (masking in time as well as space). (default: ``1``)
         layout (Layout | str, optional): Resolves part names in ``parts``.
         generator (torch.Generator, optional): Source of randomness.
     """
 
     def __init__(self, num_parts: int = 2, parts: Sequence[int | str] | None = None, per_person: bool = True,
-                 per_frame: bool = False, layout: Layout | str | None = None,
+                 per_frame: bool = False, span: int = 1, layout: Layout | str | None = None,
                  generator: torch.Generator | None = None) -> None:
+        if span < 1:
+            raise ValueError(f"span must be >= 1, got {span}")
         self.num_parts, self.per_person, self.per_frame, self.generator = num_parts, per_person, per_frame, generator
+        self.span = span
         self.parts: tuple[int, ...] | None = None
         if parts is not None:
             if any(isinstance(p, str) for p in parts) and layout is None:
@@ -131,13 +136,14 @@ class BodyPartMask(BaseTransform):
         unit = _person_units(data) if self.per_person else _graph_ids(data)
         num_frames = data.x.size(1) if self.per_frame else None
         data.keep_mask = body_part_mask(data.part, self.num_parts, unit=unit, parts=self.parts,
-                                        num_frames=num_frames, generator=self.generator)
+                                        num_frames=num_frames, span=self.span, generator=self.generator)
         return data
 
     def __repr__(self) -> str:
         choice = f"parts={list(self.parts)}" if self.parts is not None else f"num_parts={self.num_parts}"
+        span = f", span={self.span}" if self.span != 1 else ""
         return (f"{type(self).__name__}({choice}, per_person={self.per_person}, "
-                f"per_frame={self.per_frame})")
+                f"per_frame={self.per_frame}{span})")
 
 
 class RandomJointMask(BaseTransform):
@@ -149,24 +155,28 @@ class RandomJointMask(BaseTransform):
 
     Args:
         mask_ratio (float): Fraction of the V joints to hide. (default: ``0.4``)
-        per_frame (bool): A new draw in every frame. (default: ``False``)
+        per_frame (bool): A new draw in every frame (every ``span`` frames). (default: ``False``)
+        span (int): With ``per_frame``, frames sharing one draw. (default: ``1``)
         generator (torch.Generator, optional): Source of randomness.
     """
 
-    def __init__(self, mask_ratio: float = 0.4, per_frame: bool = False,
+    def __init__(self, mask_ratio: float = 0.4, per_frame: bool = False, span: int = 1,
                  generator: torch.Generator | None = None) -> None:
         if not 0.0 <= mask_ratio < 1.0:
             raise ValueError(f"mask_ratio must be in [0, 1), got {mask_ratio}")
-        self.mask_ratio, self.per_frame, self.generator = mask_ratio, per_frame, generator
+        if span < 1:
+            raise ValueError(f"span must be >= 1, got {span}")
+        self.mask_ratio, self.per_frame, self.span, self.generator = mask_ratio, per_frame, span, generator
 
     def forward(self, data: Data) -> Data:
         num_frames = data.x.size(1) if self.per_frame else None
         data.keep_mask = random_joint_mask(data.joint, self.mask_ratio, unit=_person_units(data),
-                                           num_frames=num_frames, generator=self.generator)
+                                           num_frames=num_frames, span=self.span, generator=self.generator)
         return data
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(mask_ratio={self.mask_ratio}, per_frame={self.per_frame})"
+        span = f", span={self.span}" if self.span != 1 else ""
+        return f"{type(self).__name__}(mask_ratio={self.mask_ratio}, per_frame={self.per_frame}{span})"
 
 
 class MaskEdges(BaseTransform):

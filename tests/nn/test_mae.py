@@ -6,6 +6,7 @@ from torch_geometric.data import Batch, Data
 from skelgraph.data.sample import skeleton_to_data
 from skelgraph.graph import COCO17
 from skelgraph.nn import SkeletonMAE, dense_adjacency
+from skelgraph.nn.mae import hidden_end_negatives
 
 T, D = 4, 16
 
@@ -83,7 +84,9 @@ def test_edge_loss_uses_masked_edge_index(batch):
     keep = batch.edge_index[0] < batch.edge_index[1]  # pretend the "forward" half was masked out
     batch.masked_edge_index, batch.edge_index = batch.edge_index[:, ~keep], batch.edge_index[:, keep]
     pos, neg = mae.edge_pairs(batch, batch.keep_mask)
-    assert torch.equal(pos, batch.masked_edge_index)
+    assert sorted(map(sorted, pos.t().tolist())) == sorted(map(sorted, batch.masked_edge_index.t().tolist()))
+    hidden = ~batch.keep_mask
+    assert torch.equal(hidden[pos[0]], hidden[pos[0]] | hidden[pos[1]])  # the hidden end comes first
     bones = set(map(tuple, torch.cat([batch.edge_index, batch.masked_edge_index], 1).t().tolist()))
     assert neg.size(1) > 0 and not bones & set(map(tuple, neg.t().tolist()))  # no bone sampled as negative
     assert torch.equal(batch.batch[neg[0]], batch.batch[neg[1]])  # negatives stay within a graph
@@ -120,3 +123,30 @@ def test_dense_adjacency_gives_the_same_loss(batch):
     mae = model()
     adj = dense_adjacency(batch.edge_index, 17)
     torch.testing.assert_close(mae(batch)["loss"], mae(batch, adj=adj)["loss"])
+
+
+def test_edge_negatives_share_the_hidden_end_of_their_positive(batch):
+    mae = model(edge_weight=1.0)
+    pos, neg = mae.edge_pairs(batch, batch.keep_mask)
+    hidden = ~batch.keep_mask
+    assert pos.size(1) > 0 and bool(hidden[pos[0]].all())
+    assert neg.size(1) == pos.size(1) and bool(hidden[neg[0]].all())  # "touches a [MASK]" is no shortcut
+
+
+def test_hidden_end_negatives_never_return_a_bone_and_stay_in_the_graph(batch):
+    torch.manual_seed(0)
+    anchors = torch.arange(batch.num_nodes).repeat(20)
+    neg = hidden_end_negatives(anchors, batch.edge_index, batch.batch, batch.num_nodes)
+    bones = set(map(tuple, batch.edge_index.t().tolist()))
+    assert not bones & set(map(tuple, neg.t().tolist()))
+    assert bool((neg[0] != neg[1]).all()) and torch.equal(batch.batch[neg[0]], batch.batch[neg[1]])
+    assert neg.size(1) == anchors.numel()  # 8 rounds: no anchor left without a partner here
+
+
+def test_hidden_end_negatives_are_uniform_over_allowed_partners():
+    bones = torch.tensor([[0, 1, 1, 2], [1, 0, 2, 1]])  # path 0 - 1 - 2 in a graph of 6 nodes
+    torch.manual_seed(0)
+    neg = hidden_end_negatives(torch.zeros(6000, dtype=torch.long), bones, None, 6)
+    counts = torch.bincount(neg[1], minlength=6)
+    assert counts[:2].sum() == 0  # itself and its bone neighbour
+    assert counts[2:].min() > 1350 and counts[2:].max() < 1650  # ~1500 each (4 allowed partners)

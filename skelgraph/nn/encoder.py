@@ -1,0 +1,71 @@
+r"""The encoder :math:`G_E` that SkeletonMAE pre-trains and the classifiers reuse.
+
+``G_E`` = input features (:mod:`skelgraph.nn.features`) -> ``embed`` ``Linear(C_f, D)`` ->
+``enc_layers`` graph convolutions, each followed by PReLU and, optionally, a depthwise temporal
+convolution (:mod:`skelgraph.nn.temporal`). :class:`EncoderMixin` builds it under the same
+parameter names (``embed``, ``encoder``, ``encoder_act``, ``encoder_temporal``) in every model,
+so a pre-training state dict maps onto a classifier key for key.
+
+Shapes: N nodes (a node is one person's joint), T frames, C coordinate channels, C_f = C times
+the number of input features, D hidden channels.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from torch import Tensor
+from torch.nn import Linear, ModuleList, PReLU
+from torch_geometric.data import Data
+
+from skelgraph.nn.conv import make_conv
+from skelgraph.nn.features import center_nodes, check_features, skeleton_features
+from skelgraph.nn.temporal import make_temporal
+
+ENCODER_PREFIXES = ("embed.", "encoder.", "encoder_act.", "encoder_temporal.")  # G_E's parameters
+
+
+def graph_centers(data: Data, features: Sequence[str]) -> Tensor | None:
+    r"""Centre node of every node ``[N]`` when ``features`` need it (``trajectory``), else
+    ``None`` (positions are then taken as stored)."""
+    if "trajectory" not in features:
+        return None
+    for key in ("joint", "hop"):
+        if key not in data:
+            raise ValueError(f"the trajectory feature needs data.{key} (graphs from skeleton_to_data have it)")
+    return center_nodes(data.joint, data.hop)
+
+
+class EncoderMixin:
+    r"""Builds and runs ``G_E``; used by :class:`~skelgraph.nn.mae.SkeletonMAE`,
+    :class:`~skelgraph.nn.strl.STRLClassifier` and :class:`~skelgraph.nn.strl.LinearProbe`."""
+
+    embed: Linear
+    encoder: ModuleList
+    encoder_act: ModuleList
+    encoder_temporal: ModuleList | None
+
+    def _build_encoder(self, in_channels: int, hidden_channels: int, enc_layers: int, conv: str,
+                       features: Sequence[str] = ("position",), temporal_kernel: int = 0,
+                       **conv_kwargs: Any) -> None:
+        if enc_layers < 1:
+            raise ValueError(f"need at least one encoder layer, got {enc_layers}")
+        d = hidden_channels
+        self.in_channels, self.hidden_channels, self.enc_layers, self.conv = in_channels, d, enc_layers, conv
+        self.feature_names, self.temporal_kernel = check_features(features), temporal_kernel
+        self.embed = Linear(in_channels * len(self.feature_names), d)
+        self.encoder = ModuleList(make_conv(conv, d, d, **conv_kwargs) for _ in range(enc_layers))
+        self.encoder_act = ModuleList(PReLU() for _ in range(enc_layers))
+        self.encoder_temporal = make_temporal(enc_layers, d, temporal_kernel)
+
+    def input_features(self, data: Data) -> Tensor:
+        r"""The encoder's input ``[N, T, C_f]`` from ``data.x`` ``[N, T, C]``."""
+        return skeleton_features(data.x, self.feature_names, graph_centers(data, self.feature_names))
+
+    def run_encoder(self, h: Tensor, edge_index: Tensor, hop: Tensor | None = None) -> Tensor:
+        r"""``G_E(A, H)``: ``[N, T, D] -> [N, T, D]`` through the encoder layers."""
+        for i, (conv, act) in enumerate(zip(self.encoder, self.encoder_act)):
+            h = act(conv(h, edge_index, hop))
+            if self.encoder_temporal is not None:
+                h = self.encoder_temporal[i](h)
+        return h
