@@ -7,14 +7,32 @@ A person absent in a frame has all-zero coordinates there (the field's conventio
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 
+MAX_MESSAGE = 400  # characters of an error message shown (one quoting file content can be long)
+
+
 class SkeletonError(ValueError):
     """Bad skeleton input; the message names the file (or sample) and the problem."""
+
+
+def printable(message: str) -> str:
+    r"""``message`` as one printable line: line breaks become spaces, control characters and
+    raw bytes (binary file content quoted by a parser, as ``\x00``) become ``?``, and it is cut
+    at :data:`MAX_MESSAGE` characters.
+
+    Example:
+        >>> printable("bad.skeleton: could not convert 'x\x00\\xff' to float\nline 2")
+        "bad.skeleton: could not convert 'x??' to float line 2"
+    """
+    text = re.sub(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ufffd]", "?", message.replace("\n", " ").replace("\t", " "))
+    text = re.sub(r"\\x[0-9a-fA-F]{2}", "?", text)
+    return text if len(text) <= MAX_MESSAGE else text[:MAX_MESSAGE - 3] + "..."
 
 
 @dataclass
@@ -32,6 +50,9 @@ class SkeletonSequence:
         frame_id (np.ndarray | None): int64 ``[T]``, the source's id of each frame (a frame-id
             column), for cutting labelled segments by id; ``None`` = row numbers ``0..T-1``.
             Not stored in HDF5 files.
+        present (np.ndarray | None): bool ``[M, T, V]``, which joints the source has, when its
+            format says (a BVH file: all); ``None`` = the field's convention, present = non-zero.
+            Used by preprocessing; not stored.
     """
 
     name: str
@@ -40,6 +61,7 @@ class SkeletonSequence:
     label: int = -1
     meta: dict[str, Any] = field(default_factory=dict)
     frame_id: np.ndarray | None = None
+    present: np.ndarray | None = None
 
     @property
     def num_persons(self) -> int:
