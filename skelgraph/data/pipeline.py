@@ -23,7 +23,7 @@ from typing import Any
 from skelgraph.data.h5 import write_h5
 from skelgraph.data.labels import LabelTable, apply_labels, labels_from_names, read_label_file
 from skelgraph.data.preprocess import preprocess_sequence
-from skelgraph.data.sequence import SkeletonError, SkeletonSequence
+from skelgraph.data.sequence import SkeletonError, SkeletonSequence, printable
 from skelgraph.data.sources import SINGLE_PERSON_KINDS, ReadOptions, Source, item_stem, open_source
 from skelgraph.data.splits import STANDARD_SPLITS, read_split_file
 from skelgraph.graph.layouts import Layout
@@ -36,7 +36,8 @@ class PreprocessOptions:
     r"""What :func:`preprocess_to_h5` does besides reading (every field has the CLI's default).
 
     Args:
-        max_persons: Persons kept per sample; ``None``: 1 for single-person kinds, else 2.
+        max_persons: Persons kept per sample; ``None``: the most any sample has when the source
+            knows it beforehand (numpy), else 1 for single-person kinds and 2 for the others.
         max_frames: Frames kept per sample (after the other steps); ``None``: all.
         center, align, drop_empty: The steps of :func:`preprocess_sequence`.
         exclude: Sample names (file stems) to skip.
@@ -107,7 +108,7 @@ def _load_one(item: Any, load: Callable[[Any], SkeletonSequence], item_name: Cal
 
 def _reason(err: BaseException) -> str:
     message = str(err) or type(err).__name__
-    return message if isinstance(err, SkeletonError) else f"{type(err).__name__}: {message}"
+    return printable(message if isinstance(err, SkeletonError) else f"{type(err).__name__}: {message}")
 
 
 def build_labels(source: Source, names: list[str], options: PreprocessOptions) -> LabelTable | None:
@@ -147,13 +148,18 @@ def preprocess_to_h5(kind: str, src: str | Path, out: str | Path, *, layout: str
     splits: Any = source.splits or STANDARD_SPLITS.get(kind)
     if options.split_file is not None:
         splits = read_split_file(options.split_file)
-    max_persons = options.max_persons or (1 if kind in SINGLE_PERSON_KINDS else 2)
+    max_persons = options.max_persons or source.num_persons or (1 if kind in SINGLE_PERSON_KINDS else 2)
     steps = dict(max_persons=max_persons, drop_empty=options.drop_empty, center=options.center,
-                 align=options.align)
+                 align=options.align)  # align_3d is a no-op without spine/shoulders or for 2D data
     report = PreprocessReport(out=out, report_path=out.with_name(out.name + ".report.txt"), written=0,
                               excluded=len(source.items) - len(items))
     if labels is not None:
         report.notes += _label_notes(labels, [names[i] for i in keep])
+    align = options.align
+    if align and (source.layout.spine is None or source.layout.shoulders is None):
+        align = False  # recorded as not done: nothing to align to
+        report.notes.append(f"3D alignment skipped: layout {source.layout.name!r} has no spine/shoulders (add "
+                            f"spine = [bottom, top] and shoulders = [left, right] to a layout .toml)")
     if source.mapped and source.mapped["dropped"]:
         report.notes.append(f"joints left out (no match in {source.mapped['to']}): "
                             f"{', '.join(source.mapped['dropped'])}")
@@ -178,11 +184,15 @@ def preprocess_to_h5(kind: str, src: str | Path, out: str | Path, *, layout: str
                         continue
                     if result.label < 0 and labels is not None:
                         report.unlabelled += 1
+                    if provenance["align"] and result.keypoint.shape[-1] != 3:  # written by write_h5 at the end
+                        provenance["align"] = False
+                        report.notes.append(f"3D alignment skipped: the data has {result.keypoint.shape[-1]} "
+                                            f"channels, not 3")
                     yield result
 
     provenance = dict(
         source=str(src.resolve()), kind=kind, command=command or " ".join(sys.argv), max_persons=max_persons,
-        center=options.center, center_per_frame=True, align=options.align, drop_empty=options.drop_empty,
+        center=options.center, center_per_frame=True, align=align, drop_empty=options.drop_empty,
         max_frames=options.max_frames, excluded=report.excluded,
         labels=labels.source if labels is not None else None,
         joints_mapped=source.mapped, source_joints=list(source.joint_names) if source.joint_names else None)

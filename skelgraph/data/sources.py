@@ -48,7 +48,7 @@ from typing import Any
 from skelgraph.data.readers.bvh import read_bvh, read_bvh_layout
 from skelgraph.data.readers.matlab import MatFormat, load_scipy_io, read_mat
 from skelgraph.data.readers.ntu import NTU120_CLASS_NAMES, read_missing_list, read_ntu_sequence
-from skelgraph.data.readers.numpy_io import read_numpy
+from skelgraph.data.readers.numpy_io import numpy_num_persons, read_numpy
 from skelgraph.data.readers.nwucla import NWUCLA_CLASS_NAMES, list_nwucla_archive, read_nwucla_json, \
     read_nwucla_member
 from skelgraph.data.readers.openpose import read_kinetics_json, read_kinetics_labels, read_label_names
@@ -87,6 +87,8 @@ class Source:
         joint_names: Names of the joints as the source stores them, when they differ from the
             layout's (before a mapping by name); for provenance.
         mapped: ``{"to": layout name, "dropped": [joint names]}`` when joints were mapped by name.
+        num_persons: The most persons a sample holds, when the source knows it before loading
+            (numpy arrays: from their headers); the default ``max_persons`` then keeps them all.
     """
 
     kind: str
@@ -99,6 +101,7 @@ class Source:
     sample_names: list[str] | None = None
     joint_names: tuple[str, ...] | None = None
     mapped: dict[str, Any] | None = None
+    num_persons: int | None = None
 
     def __len__(self) -> int:
         return len(self.items)
@@ -246,8 +249,8 @@ def _map_by_name(source: Source, src: Path, stored_names: tuple[str, ...] | None
                    joint_map, options.drop_unmatched)
     kept = set(index.tolist())
     dropped = [n for i, n in enumerate(names) if i not in kept]
-    return Source(source.kind, target, source.items, load, source.item_name, source.class_names, source.splits,
-                  source.sample_names, tuple(names), {"to": target.name, "dropped": dropped})
+    return replace(source, layout=target, load=load, joint_names=tuple(names),
+                   mapped={"to": target.name, "dropped": dropped})
 
 
 def _load_mapped(load: Callable[[Any], SkeletonSequence], layout: Layout, index: Any,
@@ -344,8 +347,11 @@ def _open_bvh(src: Path, layout: Any) -> Source:
 
 def _open_numpy(src: Path, layout: Any, num_joints: int | None = None) -> Source:
     files = _files(src, "*.npy", "*.npz")
+    persons = [m for m in map(numpy_num_persons, files) if m is not None]
+    num_persons = max(persons) if persons else None
     if num_joints is not None:  # the joints are named: the layout comes from the mapping by name
-        return Source("numpy", None, files, partial(read_numpy, num_joints=num_joints), _path_name)
+        return Source("numpy", None, files, partial(read_numpy, num_joints=num_joints), _path_name,
+                      num_persons=num_persons)
     resolved = None
     if files:
         if layout is None:
@@ -357,7 +363,8 @@ def _open_numpy(src: Path, layout: Any, num_joints: int | None = None) -> Source
         else:
             resolved = get_layout(layout)
     return Source("numpy", resolved or get_layout("ntu25"), files,
-                  partial(read_numpy, num_joints=resolved.num_joints if resolved else None), _path_name)
+                  partial(read_numpy, num_joints=resolved.num_joints if resolved else None), _path_name,
+                  num_persons=num_persons)
 
 
 def _load_table(fmt: TableFormat, path: Path) -> SkeletonSequence:

@@ -25,7 +25,9 @@ def _load_json(path: Path) -> Any:
         return json.loads(path.read_bytes())
     except OSError as err:
         raise SkeletonError(f"{path}: cannot read: {err.strerror}") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+    except UnicodeDecodeError:
+        raise SkeletonError(f"{path}: not a text file (binary content)") from None
+    except json.JSONDecodeError as err:
         raise SkeletonError(f"{path}: not valid JSON: {err}") from None
 
 

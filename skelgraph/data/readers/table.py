@@ -182,4 +182,3 @@ def read_table(path: str | Path, fmt: TableFormat = TableFormat()) -> SkeletonSe
     keypoint = check_keypoint(keypoint, None, str(path))
     return SkeletonSequence(name=path.stem, keypoint=keypoint, label=-1, meta={"joints": joints} if header else {},
                             frame_id=frame_id)
-
