@@ -4,16 +4,18 @@ stay silent for 40 minutes).
 
 ``progress_bar`` is a drop-in for ``tqdm(iterable, ...)`` as the commands use it (iteration,
 ``set_postfix``, ``close``). ``enabled``: ``None`` = the default above; ``False`` = silent;
-``True`` = a bar even when stderr is not a terminal.
+``True`` = a bar even when stderr is not a terminal. The seconds between two lines are
+``SKELGRAPH_PROGRESS_S`` from the environment (default 5).
 """
 from __future__ import annotations
 
+import os
 import sys
 import time
 from collections.abc import Iterable, Iterator
 from typing import Any, TextIO
 
-LOG_INTERVAL_S = 5.0  # seconds between two plain progress lines
+LOG_INTERVAL_S = 5.0  # seconds between two plain progress lines (SKELGRAPH_PROGRESS_S overrides it)
 
 
 def progress_enabled(enabled: bool | None) -> bool:
@@ -27,7 +29,9 @@ class LogProgress:
     than ``interval`` stays quiet)."""
 
     def __init__(self, iterable: Iterable[Any], total: int | None = None, desc: str = "", unit: str = "it",
-                 interval: float = LOG_INTERVAL_S, file: TextIO | None = None) -> None:
+                 interval: float | None = None, file: TextIO | None = None) -> None:
+        if interval is None:
+            interval = float(os.environ.get("SKELGRAPH_PROGRESS_S", LOG_INTERVAL_S))
         self.iterable, self.desc, self.unit, self.interval = iterable, desc, unit, interval
         self.total = total if total is not None else (len(iterable) if hasattr(iterable, "__len__") else None)
         self.file = file if file is not None else sys.stderr

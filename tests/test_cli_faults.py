@@ -258,7 +258,8 @@ def test_unwritable_output_place(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("x")
     src = shared_file("ntu_samples", "S001C001P001R001A001.skeleton")
-    one_line_error(run("preprocess", "ntu", src, blocker / "o.h5"), "o.h5: cannot create its folder")
+    one_line_error(run("preprocess", "ntu", src, blocker / "o.h5"), "o.h5: cannot write there",
+                   "is a file, not a folder")
 
 
 def test_output_that_is_a_directory(tmp_path):
@@ -394,11 +395,7 @@ def test_all_samples_whatever_split_the_config_names(data, tmp_path):
 # ----------------------------------------------------------------------------- 18 progress in a log
 
 def test_progress_lines_when_stderr_is_not_a_terminal(tmp_path, monkeypatch):
-    import skelgraph.progress
-
-    monkeypatch.setattr(skelgraph.progress, "LOG_INTERVAL_S", 0.0)
-    monkeypatch.setattr(skelgraph.progress.LogProgress.__init__, "__defaults__",
-                        (None, "", "it", 0.0, None))
+    monkeypatch.setenv("SKELGRAPH_PROGRESS_S", "0")
     result = run("preprocess", "ntu", shared_file("ntu_samples"), tmp_path / "o.h5")
     assert result.exit_code == 0
     lines = [line for line in result.output.splitlines() if line.startswith("preprocess ntu: ")]

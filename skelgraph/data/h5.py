@@ -68,6 +68,9 @@ def write_h5(path: str | Path, samples: Iterable[SkeletonSequence], *, layout: L
     path = Path(path)
     if path.is_dir():
         raise SkeletonError(f"{path}: is a directory; give a file name for the output")
+    blocker = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
+    if blocker is not None:
+        raise SkeletonError(f"{path}: cannot write there, {blocker} is a file, not a folder")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as err:

@@ -212,8 +212,9 @@ def load_checkpoint(path: str | Path, map_location: Any = "cpu", name: str = "ch
     try:
         state = torch.load(path, map_location=map_location, weights_only=False)
     except Exception as err:  # noqa: BLE001 -- torch.load fails in many ways on a bad file; all mean "unreadable"
-        reason = str(err).splitlines()[0][:160] if str(err) else type(err).__name__
-        raise CheckpointError(f"{path}: not a readable checkpoint (truncated or corrupt file?): {reason}") from None
+        # an OSError's text here ("Invalid argument") is torch's reader, not the disk: leave it out
+        reason = "" if isinstance(err, OSError) or not str(err) else f": {str(err).splitlines()[0][:160]}"
+        raise CheckpointError(f"{path}: not a readable checkpoint (truncated or corrupt file?){reason}") from None
     if not isinstance(state, dict):
         raise CheckpointError(f"{path}: not a skelgraph checkpoint (it holds a {type(state).__name__})")
     state.setdefault("path", str(path))
