@@ -131,27 +131,11 @@ CASES = [
      "preprocess nwucla: "),
 ]
 
-BVH = """HIERARCHY
-ROOT Hips
-{
-  OFFSET 0 0 0
-  CHANNELS 3 Xposition Yposition Zposition
-  JOINT Spine
-  {
-    OFFSET 0 1 0
-    CHANNELS 3 Zrotation Xrotation Yrotation
-    End Site
-    {
-      OFFSET 0 1 0
-    }
-  }
-}
-MOTION
-Frames: 2
-Frame Time: 0.04
-0 0 0 0 0 0
-1 0 0 0 0 0
-"""
+# a two-joint rig, two frames (root moves 1 along x)
+BVH = "\n".join(["HIERARCHY", "ROOT Hips", "{", "OFFSET 0 0 0", "CHANNELS 3 Xposition Yposition Zposition",
+                 "JOINT Spine", "{", "OFFSET 0 1 0", "CHANNELS 3 Zrotation Xrotation Yrotation",
+                 "End Site", "{", "OFFSET 0 1 0", "}", "}", "}", "MOTION", "Frames: 2", "Frame Time: 0.04",
+                 "0 0 0 0 0 0", "1 0 0 0 0 0", ""])
 
 
 def main() -> None:
