@@ -1,51 +1,94 @@
-r"""The ``skelgraph`` command line.
+r"""The ``skelgraph`` command line: it parses arguments, calls one library function and prints.
 
-Results go to stdout (a path, a table, a metric); progress bars and logs go to stderr.
-Exit codes: 0 success, 1 an expected failure (one line, no traceback), 2 bad flags.
+Results go to stdout (a path, a table, a metric); progress and logs go to stderr (a bar on a
+terminal, a plain line every few seconds in a log file).
+
+Exit codes (also in ``skelgraph --help`` and the README):
+
+- 0: success;
+- 1: an expected failure (a missing or bad input file, a bad layout, label file, config value,
+  checkpoint or device...): one line ``Error: <file>: <problem>``, no traceback, and nothing
+  already written is lost;
+- 2: the command line itself is wrong (an unknown option, a bad option value): click's usage
+  message.
+
+Any other exception is a bug and prints its traceback.
+
+Commands that run no model import neither torch nor PyG: expected errors are recognised by
+class *name and module* (:data:`USER_ERRORS`) among the modules already loaded, since a module
+that was never imported cannot have raised its error.
 """
 from __future__ import annotations
 
 import contextlib
 import functools
-import multiprocessing as mp
+import os
 import platform
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import click
-import numpy as np
-from tqdm.auto import tqdm
 
 from skelgraph import __version__
+from skelgraph.data.sequence import printable
 
-KINDS = ("ntu", "pyskl", "kinetics", "nwucla", "bvh", "numpy")
-SINGLE_PERSON_KINDS = ("nwucla", "bvh")  # --max-persons defaults to 1 for these, 2 otherwise
+#: (module, class) of every expected failure; subclasses count too (SourceError, LabelError, ...).
+USER_ERRORS = (
+    ("skelgraph.data.sequence", "SkeletonError"), ("skelgraph.graph.layouts", "LayoutError"),
+    ("skelgraph.data.splits", "SplitFileError"), ("skelgraph.train.config", "ConfigError"),
+    ("skelgraph.train.common", "RunDirError"), ("skelgraph.train.common", "CheckpointError"),
+    ("skelgraph.train.common", "DeviceError"), ("skelgraph.nn.strl", "PretrainedMismatchError"),
+    ("skelgraph.train.evaluate", "EvaluationError"),
+)
+EXIT_CODES = "Exit codes: 0 success; 1 an expected failure (one line naming the file and the problem); " \
+             "2 a wrong command line (unknown option, bad value)."
+
+
+def _expected_errors() -> tuple[type[BaseException], ...]:
+    loaded = [getattr(sys.modules[module], name, None) for module, name in USER_ERRORS if module in sys.modules]
+    return tuple(cls for cls in loaded if isinstance(cls, type))
 
 
 @contextlib.contextmanager
 def user_errors() -> Iterator[None]:
-    """Turns the library's expected errors (bad files, layouts, splits) into one-line messages."""
-    from skelgraph.data.sample import SkeletonError
-    from skelgraph.data.splits import SplitFileError
-    from skelgraph.graph.layouts import LayoutError
-    from skelgraph.nn.strl import PretrainedMismatchError
-    from skelgraph.train.common import RunDirError
-    from skelgraph.train.config import ConfigError
-    from skelgraph.train.evaluate import EvaluationError
-
+    """Turns the library's expected errors (bad files, layouts, configs, checkpoints, devices),
+    missing files and OS errors into exit 1 with one line."""
     try:
         yield
-    except (SkeletonError, LayoutError, SplitFileError, FileNotFoundError, ConfigError, RunDirError,
-            PretrainedMismatchError, EvaluationError) as err:
-        raise click.ClickException(str(err)) from None
-    except KeyError as err:  # our KeyErrors carry a full sentence (unknown split, part...)
-        raise click.ClickException(str(err.args[0]) if err.args else repr(err)) from None
+    except click.ClickException:
+        raise
+    except Exception as err:  # noqa: BLE001 -- re-raised below unless it is one of ours
+        if isinstance(err, _expected_errors()):
+            raise click.ClickException(printable(str(err))) from None
+        if isinstance(err, OSError):  # a disk, permission or missing-file problem of the machine
+            where = f"{err.filename}: " if err.filename else ""
+            raise click.ClickException(printable(f"{where}{err.strerror or err}")) from None
+        if isinstance(err, KeyError) and err.args and isinstance(err.args[0], str) and " " in err.args[0]:
+            raise click.ClickException(printable(err.args[0])) from None  # our KeyErrors carry a sentence
+        raise
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class InputPath(click.Path):
+    """A path that must exist; a missing one is an expected failure (exit 1, one line), not a
+    usage error (exit 2): the command line was right, the file is not there."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(exists=False, path_type=Path, **kwargs)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        path = super().convert(value, param, ctx)
+        if not os.path.exists(path):
+            raise click.ClickException(f"{path}: no such file or directory")
+        if not self.dir_okay and os.path.isdir(path):
+            raise click.ClickException(f"{path}: is a directory, expected a file")
+        if not self.file_okay and not os.path.isdir(path):
+            raise click.ClickException(f"{path}: is a file, expected a directory")
+        return path
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100}, epilog=EXIT_CODES)
 @click.version_option(__version__, prog_name="skelgraph")
 def main() -> None:
     """Masked graph pre-training (SkeletonMAE) for skeleton action recognition, on PyTorch Geometric."""
@@ -53,180 +96,171 @@ def main() -> None:
 
 # ----------------------------------------------------------------------------- preprocess
 
-def _load_one(item: Any, load, item_name, layout, options: dict[str, Any]) -> tuple[str, Any]:
-    """Worker: read and preprocess one item; returns ``(name, sequence)`` or ``(name, error)``.
-    Takes the source's pieces, not the source, so a pool does not pickle every item list per task."""
-    from skelgraph.data.preprocess import preprocess_sequence
-    from skelgraph.data.sample import SkeletonError
-
-    name = item_name(item)
-    try:
-        return name, preprocess_sequence(load(item), layout, **options)
-    except (SkeletonError, OSError, ValueError, KeyError, EOFError, IndexError) as err:
-        message = str(err) or type(err).__name__
-        return name, f"{type(err).__name__}: {message}" if not isinstance(err, SkeletonError) else message
+KINDS = ("ntu", "pyskl", "kinetics", "nwucla", "bvh", "numpy", "table", "mat")  # = data.sources.KINDS (tested)
 
 
-def _stem(item_name: str) -> str:
-    """Sample name of a file or archive member (``dir/S001...A001.skeleton`` -> ``S001...A001``)."""
-    return Path(item_name.split(":")[-1]).stem
+def _progress(results, total: int, description: str):
+    from skelgraph.progress import progress_bar
+
+    return progress_bar(results, total=total, desc=description, unit="file")
 
 
-@main.command()
+@main.command(epilog=EXIT_CODES)
 @click.argument("kind", type=click.Choice(KINDS))
-@click.argument("src", type=click.Path(exists=True, path_type=Path))
-@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("src", type=InputPath())
+@click.argument("out", type=click.Path(path_type=Path))
 @click.option("--layout", "layout_name", default=None,
-              help="Layout name (ntu25, coco17, openpose18, kinect_v1_20) or a .toml file; "
+              help="Layout the data is stored in: ntu25, coco17, openpose18, kinect_v1_20 or a .toml file; "
                    "default: the source's own.")
-@click.option("--split-file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+@click.option("--to-layout", default=None,
+              help="Map every sample's joints BY NAME onto this layout (e.g. kinect_v1_20), whatever order "
+                   "the source stores them in; a joint without a match is an error naming it.")
+@click.option("--joints", default=None,
+              help="Names of the stored joints, for sources without names (mat, table without header, numpy): "
+                   "utd_mhad, a layout name, a .toml layout, a file of names, or 'a,b,...'.")
+@click.option("--joint-map", default=None,
+              help="Explicit pairs 'source=target,...' (or a .toml/.csv file of them), applied before the "
+                   "name rule (datasets/README.md).")
+@click.option("--drop-unmatched", is_flag=True, help="Leave out source joints that match no joint of the layout.")
+@click.option("--label-from-name", "label_pattern", default=None, metavar="REGEX",
+              help="Classes from sample names: a regular expression with a (?P<class>...) group, searched in "
+                   "each name (file stem); other named groups go to the sample's meta.")
+@click.option("--label-file", type=InputPath(dir_okay=False), default=None,
+              help="Classes from a file: 'name,class' lines (whole samples), 'name,class,first,last' lines "
+                   "(segments by frame id), JSON {name: class}, or UTKinect's actionLabel.txt format.")
+@click.option("--split-file", type=InputPath(dir_okay=False), default=None,
               help="Your own splits: JSON {split: [names]} or CSV lines 'name,split'. "
                    "Replaces the dataset's standard splits.")
 @click.option("--max-persons", default=None, type=click.IntRange(1),
-              help="Persons kept per sample, the most active ones (default: 1 for nwucla and bvh, else 2).")
+              help="Persons kept per sample, the most active ones (default: numpy keeps what its arrays "
+                   "hold; 1 for nwucla, bvh, table and mat; else 2).")
 @click.option("--max-frames", default=None, type=click.IntRange(1),
               help="Drop frames after this many (default: keep all).")
-@click.option("--exclude-list", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+@click.option("--exclude-list", type=InputPath(dir_okay=False), default=None,
               help="File of sample names (file stems) to skip, e.g. NTU's "
                    "NTU_RGBD_samples_with_missing_skeletons.txt.")
 @click.option("--center/--no-center", default=True, show_default=True,
-              help="Subtract the layout's centre joint.")
+              help="Subtract the layout's centre joint, frame by frame (per-frame centring: each frame's "
+                   "origin is its own centre joint, so global translation is removed).")
 @click.option("--align/--no-align", default=True, show_default=True,
               help="3D only: rotate so the spine is vertical and the shoulders parallel to x.")
 @click.option("--drop-empty/--keep-empty", default=True, show_default=True,
               help="Drop frames in which nobody is present.")
+@click.option("--delimiter", default=None,
+              help="table: field separator (default: a comma if the first line has one, else whitespace).")
+@click.option("--header/--no-header", default=None,
+              help="table: the first row names the columns (default: yes when it holds a non-number).")
+@click.option("--axes", default="xyz", show_default=True,
+              help="table: axis letters of the coordinate columns, in channel order (xy for 2D).")
+@click.option("--frame-column", default=None,
+              help="table: the column of frame ids (a header name or a 0-based index); labelled segments "
+                   "select frames by this id.")
+@click.option("--skip-columns", default=0, show_default=True, type=click.IntRange(0),
+              help="table without header: leading columns that are not coordinates.")
+@click.option("--mat-variable", default="d_skel", show_default=True,
+              help="mat: the variable holding the skeleton array.")
+@click.option("--mat-dims", default="VCT", show_default=True,
+              help="mat: its dimension order (V joints, C coordinates, T frames, M persons).")
 @click.option("--workers", default=0, show_default=True, type=click.IntRange(0),
               help="Parallel reader processes (0 = read in this process).")
 @click.option("--strict", is_flag=True, help="Fail if any file cannot be read (default: skip and report it).")
-def preprocess(kind: str, src: Path, out: Path, layout_name: str | None, split_file: Path | None,
-               max_persons: int | None, max_frames: int | None, exclude_list: Path | None, center: bool,
-               align: bool, drop_empty: bool, workers: int, strict: bool) -> None:
+def preprocess(kind: str, src: Path, out: Path, layout_name: str | None, to_layout: str | None,
+               joints: str | None, joint_map: str | None, drop_unmatched: bool, label_pattern: str | None,
+               label_file: Path | None, split_file: Path | None, max_persons: int | None, max_frames: int | None,
+               exclude_list: Path | None, center: bool, align: bool, drop_empty: bool, delimiter: str | None,
+               header: bool | None, axes: str, frame_column: str | None, skip_columns: int, mat_variable: str,
+               mat_dims: str, workers: int, strict: bool) -> None:
     """Read a KIND dataset at SRC (a folder, or a file/archive) into one HDF5 file OUT.
 
     \b
-    KIND    SRC
-    ntu     folder of NTU RGB+D *.skeleton files (CRLF or LF)
-    pyskl   a PYSKL-style .pkl (2D pose datasets: NTU-2D HRNet, FineGym, ...)
+    KIND      SRC
+    ntu       folder of NTU RGB+D *.skeleton files (CRLF or LF)
+    pyskl     a PYSKL-style .pkl (2D pose datasets: NTU-2D HRNet, FineGym, ...)
     kinetics  folder of Kinetics-skeleton / OpenPose *.json (+ *_label.json, label_name.txt)
-    nwucla  NW-UCLA all_sqe folder of *.json, or all_sqe.tar.gz as it is
-    bvh     folder of *.bvh motion-capture files (or one file)
-    numpy   folder of *.npy ([M,T,V,C] or [T,V,C]) / *.npz (keypoint, score, label)
+    nwucla    NW-UCLA all_sqe folder of *.json, or all_sqe.tar.gz as it is
+    bvh       folder of *.bvh motion-capture files (or one file)
+    numpy     folder of *.npy ([M,T,V,C] or [T,V,C]) / *.npz (keypoint, score, label)
+    table     folder of delimited text (*.csv, *.tsv, *.txt), one row per frame: named columns
+              (HeadX, head_x, head.x, ...) or, with --joints, columns in order
+    mat       folder of MATLAB *.mat, one array per file (needs scipy), e.g. UTD-MHAD:
+              --joints utd_mhad --to-layout kinect_v1_20
 
     Files that cannot be read are skipped and listed, with the reason, in OUT.report.txt
     (use --strict to stop at the first one). The standard splits (NTU x-sub/x-view/x-set,
-    NW-UCLA cross-view, PYSKL's own) are stored in the file.
+    NW-UCLA cross-view, PYSKL's own) are stored in the file. Preprocessing: persons selected,
+    empty frames dropped, centred on the layout's centre joint frame by frame, rotated to
+    the layout's spine and shoulders; a flag turns each step off.
     """
-    from skelgraph.data.h5 import write_h5
-    from skelgraph.data.sample import SkeletonError
-    from skelgraph.data.sources import open_source
-    from skelgraph.data.splits import STANDARD_SPLITS, read_split_file
+    from skelgraph.data.pipeline import PreprocessOptions, preprocess_to_h5
+    from skelgraph.data.readers.matlab import MatFormat
+    from skelgraph.data.readers.table import TableFormat
+    from skelgraph.data.sources import ReadOptions
 
-    if max_persons is None:
-        max_persons = 1 if kind in SINGLE_PERSON_KINDS else 2
     with user_errors():
-        source = open_source(kind, src, layout=layout_name)
-        if not source.items:
-            raise click.ClickException(f"{src}: no {kind} samples found")
-        splits: Any = source.splits or STANDARD_SPLITS.get(kind)
-        if split_file is not None:
-            splits = read_split_file(split_file)
-        excluded: set[str] = set()
+        excluded: frozenset[str] = frozenset()
         if exclude_list is not None:
-            excluded = {line.strip() for line in exclude_list.read_text().splitlines() if line.strip()}
-        items = [it for it in source.items if _stem(source.item_name(it)) not in excluded]
-        options = dict(max_persons=max_persons, drop_empty=drop_empty, center=center, align=align)
-        failures: list[tuple[str, str]] = []
+            excluded = frozenset(line.strip() for line in exclude_list.read_text().splitlines() if line.strip())
+        try:
+            table = TableFormat(delimiter=delimiter.replace("\\t", "\t") if delimiter else None, header=header,
+                                axes=axes, skip_columns=skip_columns,
+                                frame_column=int(frame_column) if frame_column and frame_column.isdigit()
+                                else frame_column)
+            mat = MatFormat(variable=mat_variable, dims=mat_dims.upper())
+        except ValueError as err:
+            raise click.BadParameter(str(err)) from None
+        read = ReadOptions(joints=joints, to_layout=to_layout, joint_map=joint_map, drop_unmatched=drop_unmatched,
+                           table=table, mat=mat)
+        options = PreprocessOptions(max_persons=max_persons, max_frames=max_frames, center=center, align=align,
+                                    drop_empty=drop_empty, exclude=excluded, split_file=split_file,
+                                    label_pattern=label_pattern, label_file=label_file, workers=workers,
+                                    strict=strict)
+        report = preprocess_to_h5(kind, src, out, layout=layout_name, read=read, options=options,
+                                  progress=_progress, command=" ".join(sys.argv))
+    if report.failures:
+        click.echo(f"{len(report.failures)} file(s) or segment(s) could not be read; see {report.report_path}",
+                   err=True)
+    for note in report.notes:
+        click.echo(note, err=True)
+    click.echo(f"wrote {report.written} samples to {out} ({report.seconds:.1f} s)")
 
-        def good_samples() -> Iterator[Any]:
-            load = functools.partial(_load_one, load=source.load, item_name=source.item_name,
-                                     layout=source.layout, options=options)
-            with contextlib.ExitStack() as stack:
-                if workers > 0:
-                    pool = stack.enter_context(mp.get_context("spawn").Pool(workers))
-                    results = pool.imap(load, items, chunksize=8)
-                else:
-                    results = map(load, items)
-                for name, result in tqdm(results, total=len(items), desc=f"preprocess {kind}", unit="file",
-                                         disable=None, file=sys.stderr):
-                    if isinstance(result, str):
-                        if strict:
-                            raise SkeletonError(f"{name}: {result}" if not result.startswith(name) else result)
-                        failures.append((name, result))
-                        continue
-                    if max_frames is not None:
-                        result.keypoint = result.keypoint[:, :max_frames]
-                        if result.score is not None:
-                            result.score = result.score[:, :max_frames]
-                    yield result
 
-        start = time.perf_counter()
-        provenance = dict(source=str(src.resolve()), kind=kind, command=" ".join(sys.argv),
-                          max_persons=max_persons, center=center, align=align, drop_empty=drop_empty,
-                          max_frames=max_frames, excluded=len(source.items) - len(items))
-        n = write_h5(out, good_samples(), layout=source.layout, num_persons=max_persons,
-                     class_names=source.class_names, splits=splits, provenance=provenance)
-        seconds = time.perf_counter() - start
-    report = out.with_name(out.name + ".report.txt")
-    lines = [f"# skelgraph preprocess {kind} {src}: {n} written, {len(failures)} failed, "
-             f"{len(source.items) - len(items)} excluded, {seconds:.1f} s"]
-    lines += [f"{name}\t{reason.removeprefix(name + ': ')}" for name, reason in failures]
-    report.write_text("\n".join(lines) + "\n")
-    if failures:
-        click.echo(f"{len(failures)} file(s) could not be read; see {report}", err=True)
-    click.echo(f"wrote {n} samples to {out} ({seconds:.1f} s)")
+# ----------------------------------------------------------------------------- merge
+
+@main.command(epilog=EXIT_CODES)
+@click.argument("inputs", nargs=-1, required=True, type=InputPath(dir_okay=False))
+@click.argument("out", type=click.Path(path_type=Path))
+@click.option("--name", "names", multiple=True,
+              help="Source name of each input, in order (repeat once per input; default: the file stems).")
+def merge(inputs: tuple[Path, ...], out: Path, names: tuple[str, ...]) -> None:
+    """Pool the dataset files INPUTS (same layout and channels) into one file OUT, e.g. a
+    pre-training corpus.
+
+    Samples are renamed SOURCE:NAME, classes SOURCE:CLASS (kept apart), splits SOURCE:SPLIT, and
+    a split SOURCE holds each input's samples, so `--split SOURCE` selects one input again.
+    """
+    from skelgraph.data.merge import merge_h5
+
+    with user_errors():
+        n = merge_h5(inputs, out, names=names or None)
+    click.echo(f"wrote {n} samples to {out}")
 
 
 # ----------------------------------------------------------------------------- info
 
-def describe(path: Path) -> str:
-    """The text ``skelgraph info`` prints."""
-    from skelgraph.data.h5 import H5Skeletons
-
-    store = H5Skeletons(path)
-    lengths = store.num_frames
-    kp = store.file["keypoint"]
-    labels = store.labels
-    labelled = labels[labels >= 0]
-    lines = [
-        f"file        {path}",
-        f"samples     {len(store)}",
-        f"layout      {store.layout.name} ({store.layout.num_joints} joints, {len(store.layout.bones)} bones, "
-        f"parts: {', '.join(store.layout.part_names)})",
-        f"shape       persons M={store.num_persons}, channels C={kp.shape[3]}, "
-        f"scores {'yes' if store.has_score else 'no'}",
-        f"frames      total {int(lengths.sum())}; per sample min {lengths.min()}, median "
-        f"{int(np.median(lengths))}, mean {lengths.mean():.1f}, max {lengths.max()}",
-    ]
-    if len(labelled):
-        counts = np.bincount(labelled)
-        names = store.class_names or [str(i) for i in range(len(counts))]
-        lines.append(f"classes     {len(names)} ({len(labelled)} labelled samples; per class min "
-                     f"{counts.min()}, max {counts.max()})")
-        shown = ", ".join(f"{i}:{names[i] if i < len(names) else i}" for i in range(min(len(names), 12)))
-        lines.append(f"            {shown}{', ...' if len(names) > 12 else ''}")
-    else:
-        lines.append("classes     none (unlabelled)")
-    for split, idx in sorted(store.splits.items()):
-        lines.append(f"split       {split}: {len(idx)}")
-    prov = store.provenance
-    if prov:
-        lines.append(f"made by     skelgraph {prov.get('skelgraph', '?')} on {prov.get('created', '?')}"
-                     f" from {prov.get('kind', prov.get('source', '?'))}")
-    return "\n".join(lines)
-
-
-@main.command()
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@main.command(epilog=EXIT_CODES)
+@click.argument("file", type=InputPath(dir_okay=False))
 def info(file: Path) -> None:
     """Print counts, classes, frame statistics, splits and layout of a dataset FILE (.h5)."""
     with user_errors():
+        from skelgraph.data.info import describe
+
         click.echo(describe(file))
 
 
 # ----------------------------------------------------------------------------- synth
 
-@main.command()
-@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@main.command(epilog=EXIT_CODES)
+@click.argument("out", type=click.Path(path_type=Path))
 @click.option("--layout", "layout_name", default="ntu25", show_default=True,
               help="Layout name or .toml file.")
 @click.option("--samples", default=600, show_default=True, type=click.IntRange(1), help="Number of sequences.")
@@ -237,40 +271,29 @@ def info(file: Path) -> None:
 def synth(out: Path, layout_name: str, samples: int, classes: int, channels: str, seed: int) -> None:
     """Write a synthetic labelled skeleton dataset (distinct motions + noise + random viewpoint) to OUT."""
     with user_errors():
+        from skelgraph.data.synth_file import write_synthetic
+
         n = write_synthetic(out, layout_name, samples, classes, int(channels), seed)
     click.echo(f"wrote {n} samples to {out}")
 
 
-def write_synthetic(out: Path, layout_name: str = "ntu25", samples: int = 600, classes: int = 10,
-                    channels: int = 3, seed: int = 0) -> int:
-    from skelgraph.data.h5 import write_h5
-    from skelgraph.data.synth import make_synthetic, synthetic_splits
-    from skelgraph.graph.layouts import get_layout
-
-    layout = get_layout(layout_name)
-    seqs, class_names = make_synthetic(layout, samples, classes, num_channels=channels, seed=seed)
-    return write_h5(out, seqs, layout=layout, num_persons=1, class_names=class_names,
-                    splits=synthetic_splits(seqs, seed=seed),
-                    provenance=dict(kind="synthetic", seed=seed, samples=samples, classes=classes))
-
-
 # ----------------------------------------------------------------------------- show
 
-@main.command()
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@main.command(epilog=EXIT_CODES)
+@click.argument("file", type=InputPath(dir_okay=False))
 @click.argument("index", type=click.IntRange(0), default=0)
 @click.option("--mask", "mask_kind", type=click.Choice(["body-part", "random-joint", "none"]), default="body-part",
               show_default=True, help="Masking to draw (hidden joints red, masked bones dashed).")
 @click.option("--num-parts", default=2, show_default=True, type=click.IntRange(1), help="Parts hidden (body-part).")
 @click.option("--mask-ratio", default=0.4, show_default=True, type=float, help="Joints hidden (random-joint).")
-@click.option("--checkpoint", type=click.Path(exists=True, path_type=Path), default=None,
+@click.option("--checkpoint", type=InputPath(), default=None,
               help="Pre-training run dir (or checkpoint.pt): also draw its reconstruction of the hidden joints.")
 @click.option("--frames", default=4, show_default=True, type=click.IntRange(1),
               help="Frames drawn side by side (a .gif animates all sampled frames).")
 @click.option("--num-frames", default=64, show_default=True, type=click.IntRange(1),
               help="Frames the sample is uniformly sampled to first (the model's T).")
 @click.option("--seed", default=0, show_default=True, help="Seed of the mask.")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=Path("skeleton.png"),
+@click.option("--out", type=click.Path(path_type=Path), default=Path("skeleton.png"),
               show_default=True, help="Output .png/.pdf/.svg (frames side by side) or .gif (animation).")
 def show(file: Path, index: int, mask_kind: str, num_parts: int, mask_ratio: float, checkpoint: Path | None,
          frames: int, num_frames: int, seed: int, out: Path) -> None:
@@ -333,13 +356,15 @@ def _with_assignments(assignments: tuple[str, ...], flags: dict[str, Any]) -> di
     return parse_assignments(assignments) | {k: v for k, v in flags.items() if v is not None}
 
 
-@main.command()
-@click.argument("data", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+@main.command(epilog=EXIT_CODES)
+@click.argument("data", type=InputPath(dir_okay=False))
+@click.option("--config", "config_path", type=InputPath(dir_okay=False),
               default=None, help="TOML config (experiments/*.toml); flags below override it.")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
+@click.option("--out", type=click.Path(path_type=Path), required=True,
               help="Run directory: config.toml, metrics.jsonl, checkpoint.pt.")
 @click.option("--split", default=None, help="Split of DATA to train on (default: the config's, else all).")
+@click.option("--all-samples", is_flag=True,
+              help="Train on every sample of DATA, whatever split the config names (= --set split=\"\").")
 @click.option("--epochs", type=click.IntRange(1), default=None, help="Epochs (paper: 50).")
 @click.option("--batch-size", type=click.IntRange(1), default=None,
               help="Global batch size (paper: 1024); the lr scales linearly with it.")
@@ -355,7 +380,7 @@ def _with_assignments(assignments: tuple[str, ...], flags: dict[str, Any]) -> di
               help="Set any config field (repeatable), e.g. --set lr_steps=[45,55]; flags above win.")
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its last checkpoint.")
 def pretrain(data: Path, config_path: Path | None, out: Path, resume: bool, assignments: tuple[str, ...],
-             **flags: Any) -> None:
+             all_samples: bool, **flags: Any) -> None:
     """Pre-train SkeletonMAE on DATA (an HDF5 file from `preprocess` or `synth`).
 
     Launch on several processes with `torchrun --nproc_per_node N -m skelgraph pretrain ...`
@@ -364,6 +389,10 @@ def pretrain(data: Path, config_path: Path | None, out: Path, resume: bool, assi
     from skelgraph.train.config import PretrainConfig, load_config
     from skelgraph.train.pretrain import pretrain as run_pretrain
 
+    if all_samples:
+        if flags["split"] is not None:
+            raise click.UsageError("--all-samples and --split exclude each other")
+        flags["split"] = ""  # an empty optional name is None: every sample
     with user_errors():
         config = load_config(PretrainConfig, config_path, **_with_assignments(assignments, flags))
         metrics = run_pretrain(config, data, out, resume=resume)
@@ -373,13 +402,13 @@ def pretrain(data: Path, config_path: Path | None, out: Path, resume: bool, assi
 
 # ----------------------------------------------------------------------------- finetune / evaluate
 
-@main.command()
-@click.argument("data", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+@main.command(epilog=EXIT_CODES)
+@click.argument("data", type=InputPath(dir_okay=False))
+@click.option("--config", "config_path", type=InputPath(dir_okay=False),
               default=None, help="TOML config (experiments/*_finetune.toml); flags below override it.")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
+@click.option("--out", type=click.Path(path_type=Path), required=True,
               help="Run directory: config.toml, metrics.jsonl, checkpoint.pt, load_report.json.")
-@click.option("--pretrained", type=click.Path(exists=True, path_type=Path), default=None,
+@click.option("--pretrained", type=InputPath(), default=None,
               help="Pre-training run dir (or its checkpoint.pt) whose encoder initialises the model.")
 @click.option("--init", type=click.Choice(["pretrained", "none"]), default=None,
               help="none: random weights (the from-scratch baseline). Implied 'pretrained' by --pretrained.")
@@ -424,21 +453,21 @@ def finetune(data: Path, config_path: Path | None, out: Path, pretrained: Path |
     click.echo(str(out))
 
 
-@main.command()
-@click.argument("run_dir", type=click.Path(file_okay=False, path_type=Path))
-@click.argument("data", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@main.command(epilog=EXIT_CODES)
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.argument("data", type=InputPath(dir_okay=False))
 @click.option("--split", default=None, help="Split to evaluate (default: the run's test split).")
 @click.option("--knn", type=click.IntRange(1), default=None,
               help="k-NN with this K on pooled features (cosine) instead of the classifier.")
 @click.option("--train-split", default=None, help="Split the k-NN neighbours come from (default: the run's).")
 @click.option("--majority", is_flag=True,
               help="k-NN by plain majority vote (default: votes weighted by exp(similarity / 0.07)).")
-@click.option("--pretrained", type=click.Path(exists=True, path_type=Path), default=None,
+@click.option("--pretrained", type=InputPath(), default=None,
               help="k-NN of this pre-training run's encoder (RUN_DIR is then only where files go).")
 @click.option("--init", type=click.Choice(["none"]), default=None,
               help="none: k-NN of a random encoder (the baseline; RUN_DIR is only where files go); with "
                    "--pretrained, a random encoder of that run's architecture.")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+@click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Where metrics.json and confusion.png go (default: RUN_DIR).")
 @click.option("--batch-size", type=click.IntRange(1), default=64, show_default=True, help="Samples per batch.")
 @click.option("--device", default="auto", show_default=True, help="auto (CUDA when present), cpu or cuda.")
@@ -460,26 +489,29 @@ def evaluate(run_dir: Path, data: Path, split: str | None, knn: int | None, trai
             ("samples", str(metrics["num_samples"])), ("top-1", f"{metrics['top1']:.2f}"),
             ("top-5", f"{metrics['top5']:.2f}"), ("mean class", f"{metrics['mean_class_accuracy']:.2f}")]
     click.echo("\n".join(f"{name:<11} {value}" for name, value in rows))
-    click.echo(f"wrote {metrics['metrics_path']}" + (f" and {metrics['confusion_path']}"
-                                                      if metrics["confusion_path"] else ""), err=True)
+    confusion = f" and {metrics['confusion_path']}" if metrics["confusion_path"] else ""
+    click.echo(f"wrote {metrics['metrics_path']}{confusion}", err=True)
 
 
 # ----------------------------------------------------------------------------- bench
 
-@main.command()
+@main.command(epilog=EXIT_CODES)
 @click.option("--joints", default="25", show_default=True, type=click.Choice(["25", "17", "18", "20"]),
               help="V: 25 ntu25, 17 coco17, 18 openpose18, 20 kinect_v1_20.")
 @click.option("--persons", default=2, show_default=True, type=click.IntRange(1), help="M, persons per sample.")
 @click.option("--frames", default=None, type=click.IntRange(1), help="T.  [default: 64; 32 with --quick]")
 @click.option("--width", default=64, show_default=True, type=click.IntRange(1), help="D, hidden channels.")
-@click.option("--batch", default=None, type=click.IntRange(1), help="Samples per batch.  [default: 64; 8 with --quick]")
-@click.option("--warmup", default=None, type=click.IntRange(0), help="Untimed steps first.  [default: 2; 1 with --quick]")
-@click.option("--repeats", default=None, type=click.IntRange(1), help="Timed steps per path.  [default: 10; 3 with --quick]")
+@click.option("--batch", default=None, type=click.IntRange(1),
+              help="Samples per batch.  [default: 64; 8 with --quick]")
+@click.option("--warmup", default=None, type=click.IntRange(0),
+              help="Untimed steps first.  [default: 2; 1 with --quick]")
+@click.option("--repeats", default=None, type=click.IntRange(1),
+              help="Timed steps per path.  [default: 10; 3 with --quick]")
 @click.option("--conv", "convs", multiple=True, help="Conv to measure (repeatable).  [default: every conv]")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
 @click.option("--threads", default=None, type=click.IntRange(1),
               help="torch threads.  [default: torch's; 1 with --quick]")
-@click.option("--data", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+@click.option("--data", type=InputPath(dir_okay=False), default=None,
               help="HDF5 file for the read rate.  [default: a synthetic file in a temporary directory]")
 @click.option("--read-samples", default=None, type=click.IntRange(1),
               help="Samples read per worker setting.  [default: 512; 64 with --quick]")
@@ -487,9 +519,9 @@ def evaluate(run_dir: Path, data: Path, split: str | None, knn: int | None, trai
 @click.option("--no-memory", is_flag=True, help="Skip the peak-memory pass (one profiled step per row).")
 @click.option("--quick", is_flag=True,
               help="Batch 8, T 32, 3 repeats, 1 thread: under a minute on 2 busy CPU cores.")
-@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+@click.option("--json", "json_path", type=click.Path(path_type=Path), default=None,
               help="Also write every number as JSON here.")
-@click.option("--plot", "plot_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+@click.option("--plot", "plot_path", type=click.Path(path_type=Path), default=None,
               help="Also draw a bar chart (.png) of samples/s here (needs matplotlib).")
 def bench(joints: str, persons: int, frames: int | None, width: int, batch: int | None, warmup: int | None,
           repeats: int | None, convs: tuple[str, ...], device: str, threads: int | None, data: Path | None,
@@ -508,6 +540,7 @@ def bench(joints: str, persons: int, frames: int | None, width: int, batch: int 
     import torch
 
     from skelgraph.bench import BenchConfig, format_table, plot, run_bench
+    from skelgraph.data.synth_file import write_synthetic
     from skelgraph.nn.conv import CONVS
 
     unknown = [c for c in convs if c not in CONVS]
@@ -545,8 +578,8 @@ def bench(joints: str, persons: int, frames: int | None, width: int, batch: int 
 
 # ----------------------------------------------------------------------------- demo
 
-@main.command()
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("runs/demo"),
+@main.command(epilog=EXIT_CODES)
+@click.option("--out", type=click.Path(path_type=Path), default=Path("runs/demo"),
               show_default=True, help="Directory for the demo's data and run directories (replaced).")
 @click.option("--seed", default=0, show_default=True, help="Random seed.")
 def demo(out: Path, seed: int) -> None:
@@ -571,12 +604,13 @@ def demo(out: Path, seed: int) -> None:
 
 # ----------------------------------------------------------------------------- env
 
-@main.command()
+@main.command(epilog=EXIT_CODES)
 def env() -> None:
     """Print versions and devices, for bug reports."""
     from importlib import metadata
 
     import h5py
+    import numpy as np
     import torch
     import torch_geometric
 

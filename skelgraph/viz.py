@@ -147,6 +147,10 @@ def draw_skeleton(keypoint: Any, layout: Layout | str, frames: Sequence[int] | i
         legend.append(Line2D([], [], color=RECON, marker="o", markerfacecolor="none", linestyle="",
                              label="reconstruction"))
 
+    if out.is_dir():
+        raise IsADirectoryError(21, "is a directory; give a file name (.png, .pdf, .svg or .gif)", str(out))
+    if not out.suffix:
+        out = out.with_suffix(".png")  # what matplotlib would write anyway: say so in the returned path
     out.parent.mkdir(parents=True, exist_ok=True)
     if animate:
         fig = Figure(figsize=(4, 4.4))

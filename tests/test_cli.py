@@ -9,7 +9,8 @@ def runner():
     return CliRunner()
 
 
-@pytest.mark.parametrize("command", ["preprocess", "info", "synth", "demo", "env", "show", "pretrain", "finetune", "evaluate"])
+@pytest.mark.parametrize("command", ["preprocess", "merge", "info", "synth", "demo", "env", "show", "pretrain",
+                                     "finetune", "evaluate"])
 def test_every_subcommand_has_help(runner, command):
     result = runner.invoke(main, [command, "--help"])
     assert result.exit_code == 0 and "Usage:" in result.output

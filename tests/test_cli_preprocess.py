@@ -110,3 +110,89 @@ def test_kinetics_folder(tmp_path):
     assert result.exit_code == 0, result.output
     store = H5Skeletons(out)
     assert len(store) == 2 and store.layout.name == "openpose18" and store.has_score
+
+
+# ----------------------------------------------------------------------------- Kinect v1 sets (issue 11)
+
+KINDER_GATOR_CLASS = r"POSE-p(?P<subject>\d+)_(?P<order>\d+)-(?P<class>.+?)-+\d+$"
+
+
+def test_every_source_kind_is_a_command_choice():
+    from skelgraph.cli import KINDS
+    from skelgraph.data.sources import KINDS as SOURCE_KINDS
+
+    assert KINDS == SOURCE_KINDS
+
+
+def test_kinder_gator_csv_labelled_from_file_names(tmp_path):
+    out = tmp_path / "kg.h5"
+    result = run("table", shared_file("kinect_v1", "kinder_gator"), out, "--to-layout", "kinect_v1_20",
+                 "--label-from-name", KINDER_GATOR_CLASS)
+    assert result.exit_code == 0, result.output
+    store = H5Skeletons(out)
+    assert store.layout.name == "kinect_v1_20" and store.class_names == ["Bow", "Jump", "Wave-your-hand"]
+    assert store.labels[store.names.index("POSE-p103_05-Bow-1455370188098")] == 0
+    assert store.meta(0)["subject"] == 103 and store.provenance["joints_mapped"]["to"] == "kinect_v1_20"
+
+
+def test_utd_mhad_mat_mapped_and_labelled(tmp_path):
+    pytest.importorskip("scipy")
+    out = tmp_path / "utd.h5"
+    result = run("mat", shared_file("kinect_v1", "utd_mhad"), out, "--joints", "utd_mhad", "--to-layout",
+                 "kinect_v1_20", "--label-from-name", r"(?P<class>a\d+)_s(?P<subject>\d+)_t(?P<trial>\d+)")
+    assert result.exit_code == 0, result.output
+    store = H5Skeletons(out)
+    assert store.class_names == ["a11", "a16", "a19"] and len(store) == 3
+    kp = store.read(0).keypoint[0]  # centred on the spine and aligned: head up, feet down
+    head, foot = store.layout.joints.index("head"), store.layout.joints.index("left_foot")
+    assert kp[:, head, 1].mean() > 0 > kp[:, foot, 1].mean()
+
+
+def test_utkinect_segments_from_action_label_file(tmp_path):
+    src = shared_file("kinect_v1", "utkinect")
+    out = tmp_path / "utk.h5"
+    result = run("table", src, out, "--no-header", "--frame-column", "0", "--joints", "kinect_v1_20",
+                 "--label-file", src / "actionLabel.txt", "--no-center", "--no-align")
+    assert result.exit_code == 0, result.output
+    store = H5Skeletons(out)
+    assert len(store) == 10 and store.names[0] == "joints_s01_e01_walk"
+    rows = np.loadtxt(src / "joints_s01_e01.txt")
+    ids = np.unique(rows[:, 0])
+    walk = store.read(store.names.index("joints_s01_e01_walk"))
+    assert walk.num_frames == ((ids >= 252) & (ids <= 390)).sum()  # frames chosen by id, repeats once
+    np.testing.assert_allclose(walk.keypoint[0, 0].reshape(-1), rows[rows[:, 0] == 252][0, 1:], rtol=1e-6)
+    assert store.class_names[walk.label] == "walk"
+    assert "19 name(s) in the label file" in (tmp_path / "utk.h5.report.txt").read_text()
+
+
+def test_unmatched_joint_name_is_one_line(tmp_path):
+    pytest.importorskip("scipy")
+    result = run("mat", shared_file("kinect_v1", "utd_mhad"), tmp_path / "o.h5", "--joints", "utd_mhad",
+                 "--to-layout", "ntu25")
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "joint(s) neck, left_hand_tip, left_thumb, right_hand_tip, right_thumb match no source joint" \
+        in result.output
+    assert not (tmp_path / "o.h5").exists()
+
+
+def test_merge_command(tmp_path):
+    kg, utk = tmp_path / "kg.h5", tmp_path / "utk.h5"
+    assert run("table", shared_file("kinect_v1", "kinder_gator"), kg).exit_code == 0
+    src = shared_file("kinect_v1", "utkinect")
+    assert run("table", src, utk, "--frame-column", "0", "--joints", "kinect_v1_20",
+               "--label-file", src / "actionLabel.txt").exit_code == 0
+    out = tmp_path / "corpus.h5"
+    result = CliRunner().invoke(main, ["merge", str(kg), str(utk), str(out), "--name", "kinder_gator",
+                                       "--name", "utkinect"])
+    assert result.exit_code == 0, result.output
+    store = H5Skeletons(out)
+    assert len(store) == 13 and len(store.split_indices("utkinect")) == 10
+
+
+def test_merge_of_different_layouts_is_one_line(tmp_path):
+    kg = tmp_path / "kg.h5"
+    assert run("table", shared_file("kinect_v1", "kinder_gator"), kg).exit_code == 0
+    other = tmp_path / "s.h5"
+    assert CliRunner().invoke(main, ["synth", str(other), "--samples", "3"]).exit_code == 0
+    result = CliRunner().invoke(main, ["merge", str(kg), str(other), str(tmp_path / "o.h5")])
+    assert result.exit_code == 1 and "s.h5: layout 'ntu25' (25 joints) differs" in result.output

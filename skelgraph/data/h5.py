@@ -12,7 +12,8 @@ One file holds every sample, all frames concatenated (the layout DESIGN.md gives
     attrs: format_version, layout (JSON), class_names (JSON), num_persons, provenance (JSON)
 
 Files are written under a temporary name beside the target and renamed at the end, so an
-interrupted run never leaves a half-written file and never destroys an existing one.
+interrupted run never leaves a half-written file and never destroys an existing one; the
+temporaries of killed runs are removed by the next write (:mod:`skelgraph.data.files`).
 """
 from __future__ import annotations
 
@@ -27,7 +28,8 @@ from typing import Any
 import h5py
 import numpy as np
 
-from skelgraph.data.sample import SkeletonError, SkeletonSequence
+from skelgraph.data.files import remove_stale_temporaries, temporary_path
+from skelgraph.data.sequence import SkeletonError, SkeletonSequence
 from skelgraph.graph.layouts import Layout, LayoutError, layout_from_json
 
 FORMAT_VERSION = 1
@@ -64,14 +66,30 @@ def write_h5(path: str | Path, samples: Iterable[SkeletonSequence], *, layout: L
     from skelgraph import __version__
 
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    if path.is_dir():
+        raise SkeletonError(f"{path}: is a directory; give a file name for the output")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise SkeletonError(f"{path}: cannot create its folder ({err.strerror})") from None
+    remove_stale_temporaries(path)
+    tmp = temporary_path(path)
     names: list[str] = []
     try:
-        with h5py.File(tmp, "w") as f:
+        try:
+            f = h5py.File(tmp, "w")
+        except OSError as err:  # h5py's message is HDF5 jargon; errno says what the user can act on
+            reason = os.strerror(err.errno) if err.errno else "cannot create the file"
+            raise SkeletonError(f"{path}: cannot write here ({reason})") from None
+        with f:
             kp_ds = score_ds = None
             offsets, labels, metas = [0], [], []
+            seen: set[str] = set()
             for seq in samples:
+                if seq.name in seen:  # names index splits and label files: they must be unique
+                    raise SkeletonError(f"{path}: two samples are named {seq.name!r} (same file name in two "
+                                        f"folders?); rename one or exclude it")
+                seen.add(seq.name)
                 kp = np.asarray(seq.keypoint, dtype=np.float32)
                 m, t, v, c = kp.shape
                 if v != layout.num_joints:
@@ -116,6 +134,8 @@ def write_h5(path: str | Path, samples: Iterable[SkeletonSequence], *, layout: L
             index_of = {name: i for i, name in enumerate(names)}
             group = f.create_group("split")
             for split, members in (splits or {}).items():
+                if not split or "/" in split:  # HDF5 would read "a/b" as a path
+                    raise SkeletonError(f"{path}: split name {split!r} must be non-empty and without '/'")
                 idx = sorted(index_of[n] for n in set(members) if n in index_of)
                 group.create_dataset(split, data=np.asarray(idx, np.int64))
             f.attrs["format_version"] = FORMAT_VERSION
@@ -126,6 +146,9 @@ def write_h5(path: str | Path, samples: Iterable[SkeletonSequence], *, layout: L
                 {**(provenance or {}), "skelgraph": __version__,
                  "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}, default=str)
         os.replace(tmp, path)
+    except OSError as err:  # a full disk or a vanished folder while writing
+        reason = os.strerror(err.errno) if err.errno else str(err).splitlines()[0]
+        raise SkeletonError(f"{path}: cannot write ({reason}); nothing was replaced") from None
     finally:
         if tmp.exists():
             tmp.unlink()

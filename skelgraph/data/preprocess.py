@@ -1,9 +1,12 @@
 r"""The field's standard preprocessing steps, each a plain, optional function over numpy arrays.
 
 All take and return ``keypoint`` float32 ``[M, T, V, C]`` (and ``score`` ``[M, T, V]`` where it
-matters) and never modify their input. A joint is *present* when any of its coordinates is
-non-zero and a person is present in a frame when any of its joints is: the field stores absent
-persons and undetected joints as zeros, and every step keeps those zeros.
+matters) and never modify their input. Which joints are *present* comes from the source when it
+says (``present`` bool ``[M, T, V]``, :attr:`SkeletonSequence.present`: a BVH file has every
+joint in every frame, even one exactly at the origin); otherwise a joint is present when any of
+its coordinates is non-zero, the field's convention for Kinect, NTU, OpenPose and numpy arrays,
+which store absent persons and undetected joints as zeros. A person is present in a frame when
+any of its joints is. Every step keeps absent joints at zero.
 
 :func:`preprocess_sequence` chains them: :func:`normalize_2d` -> :func:`select_persons` ->
 :func:`drop_empty_frames` -> :func:`center` -> :func:`align_3d`.
@@ -12,18 +15,19 @@ from __future__ import annotations
 
 import numpy as np
 
-from skelgraph.data.sample import SkeletonError, SkeletonSequence, check_keypoint
+from skelgraph.data.sequence import SkeletonError, SkeletonSequence, check_keypoint
 from skelgraph.graph.layouts import Layout
 
 
-def joint_present(keypoint: np.ndarray) -> np.ndarray:
-    """bool ``[M, T, V]``: True where a joint has a non-zero coordinate."""
-    return (keypoint != 0).any(axis=-1)
+def joint_present(keypoint: np.ndarray, present: np.ndarray | None = None) -> np.ndarray:
+    """bool ``[M, T, V]``: ``present`` when the source gave it, else True where a joint has a
+    non-zero coordinate."""
+    return present if present is not None else (keypoint != 0).any(axis=-1)
 
 
-def person_present(keypoint: np.ndarray) -> np.ndarray:
-    """bool ``[M, T]``: True where a person has any non-zero joint."""
-    return joint_present(keypoint).any(axis=-1)
+def person_present(keypoint: np.ndarray, present: np.ndarray | None = None) -> np.ndarray:
+    """bool ``[M, T]``: True where a person has any present joint."""
+    return joint_present(keypoint, present).any(axis=-1)
 
 
 def _noisy_by_spread(keypoint: np.ndarray, present: np.ndarray, max_spread_ratio: float) -> np.ndarray:
@@ -36,15 +40,46 @@ def _noisy_by_spread(keypoint: np.ndarray, present: np.ndarray, max_spread_ratio
     return noisy.sum(axis=1) / np.maximum(present.sum(axis=1), 1)
 
 
-def motion_energy(keypoint: np.ndarray) -> np.ndarray:
+def motion_energy(keypoint: np.ndarray, present: np.ndarray | None = None) -> np.ndarray:
     r"""float ``[M]``: sum over channels of the standard deviation of each person's coordinates
     over the frames it is present in (ST-GCN's ``get_nonzero_std``); 0 for absent persons."""
-    present = person_present(keypoint)
+    present = person_present(keypoint, present)
     energy = np.zeros(keypoint.shape[0])
     for m in range(keypoint.shape[0]):  # one step per body
         if present[m].any():
             energy[m] = keypoint[m, present[m]].reshape(-1, keypoint.shape[-1]).std(axis=0).sum()
     return energy
+
+
+def person_ranking(keypoint: np.ndarray, max_persons: int = 2, present: np.ndarray | None = None, *,
+                   min_frames: int = 11, max_spread_ratio: float = 0.8, max_noisy_ratio: float = 0.69) -> np.ndarray:
+    r"""Indices of the bodies :func:`select_persons` keeps, most active first (at most
+    ``max_persons``; the steps are in its docstring)."""
+    if max_persons < 1:
+        raise ValueError(f"max_persons must be >= 1, got {max_persons}")
+    joints = joint_present(keypoint, present)
+    body = joints.any(axis=-1)  # [M, T]
+    candidates = np.flatnonzero(body.any(axis=1))
+    if len(candidates) > 1:
+        long_enough = candidates[body[candidates].sum(axis=1) > min_frames]
+        if len(long_enough):
+            candidates = long_enough
+    if len(candidates) > 1 and keypoint.shape[-1] >= 2:
+        noisy_ratio = _noisy_by_spread(keypoint[candidates], body[candidates], max_spread_ratio)
+        plausible = candidates[noisy_ratio <= max_noisy_ratio]
+        if len(plausible):
+            candidates = plausible
+    energy = motion_energy(keypoint[candidates], joints[candidates])
+    return candidates[np.argsort(-energy, kind="stable")][:max_persons]
+
+
+def _pad_persons(array: np.ndarray | None, keep: np.ndarray, max_persons: int) -> np.ndarray | None:
+    """``array[keep]`` padded with zeros (False) to ``max_persons`` along the first axis."""
+    if array is None:
+        return None
+    out = np.zeros((max_persons, *array.shape[1:]), dtype=array.dtype if array.dtype == bool else np.float32)
+    out[:len(keep)] = array[keep]
+    return out
 
 
 def select_persons(keypoint: np.ndarray, score: np.ndarray | None = None, max_persons: int = 2, *,
@@ -73,29 +108,9 @@ def select_persons(keypoint: np.ndarray, score: np.ndarray | None = None, max_pe
         >>> out.shape, bool((out[0] == kp[1]).all())
         ((2, 20, 2, 2), True)
     """
-    if max_persons < 1:
-        raise ValueError(f"max_persons must be >= 1, got {max_persons}")
-    present = person_present(keypoint)
-    candidates = np.flatnonzero(present.any(axis=1))
-    if len(candidates) > 1:
-        long_enough = candidates[present[candidates].sum(axis=1) > min_frames]
-        if len(long_enough):
-            candidates = long_enough
-    if len(candidates) > 1 and keypoint.shape[-1] >= 2:
-        noisy_ratio = _noisy_by_spread(keypoint[candidates], present[candidates], max_spread_ratio)
-        plausible = candidates[noisy_ratio <= max_noisy_ratio]
-        if len(plausible):
-            candidates = plausible
-    energy = motion_energy(keypoint[candidates])
-    keep = candidates[np.argsort(-energy, kind="stable")][:max_persons]
-    m, t, v, c = keypoint.shape
-    out = np.zeros((max_persons, t, v, c), dtype=np.float32)
-    out[:len(keep)] = keypoint[keep]
-    out_score = None
-    if score is not None:
-        out_score = np.zeros((max_persons, t, v), dtype=np.float32)
-        out_score[:len(keep)] = score[keep]
-    return out, out_score
+    keep = person_ranking(keypoint, max_persons, min_frames=min_frames, max_spread_ratio=max_spread_ratio,
+                          max_noisy_ratio=max_noisy_ratio)
+    return _pad_persons(keypoint, keep, max_persons), _pad_persons(score, keep, max_persons)
 
 
 def drop_empty_frames(keypoint: np.ndarray, score: np.ndarray | None = None
@@ -112,7 +127,8 @@ def drop_empty_frames(keypoint: np.ndarray, score: np.ndarray | None = None
     return keypoint[:, keep], (score[:, keep] if score is not None else None)
 
 
-def center(keypoint: np.ndarray, layout: Layout, per_frame: bool = True) -> np.ndarray:
+def center(keypoint: np.ndarray, layout: Layout, per_frame: bool = True,
+           present: np.ndarray | None = None) -> np.ndarray:
     r"""Moves the origin to the layout's centre joint (``layout.center``).
 
     Convention: with ``per_frame=True`` (default) each frame's origin is the centre joint of
@@ -124,7 +140,8 @@ def center(keypoint: np.ndarray, layout: Layout, per_frame: bool = True) -> np.n
     sequence, the centre joint of the first person in its first frame with it (PYSKL's
     ``PreNormalize3D``, CTR-GCN), which keeps the global trajectory (walking, falling).
 
-    Only present joints move: absent persons and undetected joints stay exactly zero.
+    Only present joints move: absent persons and undetected joints stay exactly zero. A centre
+    joint exactly at the origin is present when ``present`` (the source) says so.
 
     Example:
         >>> from skelgraph.graph.layouts import COCO17
@@ -133,7 +150,7 @@ def center(keypoint: np.ndarray, layout: Layout, per_frame: bool = True) -> np.n
         True
     """
     m, t, v, c = keypoint.shape
-    present = joint_present(keypoint)  # [M, T, V]
+    present = joint_present(keypoint, present)  # [M, T, V]
     has_center = present[:, :, layout.center]  # [M, T]
     origin = np.zeros((t, c), dtype=np.float32)
     found = np.zeros(t, dtype=bool)
@@ -147,7 +164,8 @@ def center(keypoint: np.ndarray, layout: Layout, per_frame: bool = True) -> np.n
     return np.where(present[..., None], keypoint - origin[None, :, None, :], 0.0).astype(np.float32)
 
 
-def rotation_to_layout_axes(keypoint: np.ndarray, layout: Layout) -> np.ndarray | None:
+def rotation_to_layout_axes(keypoint: np.ndarray, layout: Layout,
+                            present: np.ndarray | None = None) -> np.ndarray | None:
     r"""The 3x3 rotation :func:`align_3d` applies, from the first frame in which the first
     person's spine and shoulder joints are all present (the centre joint counts as present
     whenever the person is, since :func:`center` makes it zero) and not degenerate; ``None`` if there
@@ -160,7 +178,7 @@ def rotation_to_layout_axes(keypoint: np.ndarray, layout: Layout) -> np.ndarray 
     if keypoint.shape[-1] != 3 or layout.spine is None or layout.shoulders is None:
         return None
     (bottom, top), (left, right) = layout.spine, layout.shoulders
-    present = joint_present(keypoint[:1])[0]  # [T, V]
+    present = joint_present(keypoint[:1], None if present is None else present[:1])[0].copy()  # [T, V]
     present[:, layout.center] = present.any(axis=1)  # after center() the centre joint is exactly 0
     valid = present[:, [bottom, top, left, right]].all(axis=1)
     for frame in np.flatnonzero(valid):  # usually stops at the first frame
@@ -178,7 +196,7 @@ def rotation_to_layout_axes(keypoint: np.ndarray, layout: Layout) -> np.ndarray 
     return None
 
 
-def align_3d(keypoint: np.ndarray, layout: Layout) -> np.ndarray:
+def align_3d(keypoint: np.ndarray, layout: Layout, present: np.ndarray | None = None) -> np.ndarray:
     r"""Rotates 3D skeletons (about the origin, so centre first) so that, in the first valid
     frame of the first person, the spine (``layout.spine``, bottom -> top) points along +y and
     the shoulders (``layout.shoulders``, left -> right) point along +x as far as they can (their
@@ -196,7 +214,7 @@ def align_3d(keypoint: np.ndarray, layout: Layout) -> np.ndarray:
         >>> np.allclose(spine[[0, 2]], 0, atol=1e-5) and bool(spine[1] > 0)
         True
     """
-    rotation = rotation_to_layout_axes(keypoint, layout)
+    rotation = rotation_to_layout_axes(keypoint, layout, present)
     if rotation is None:
         return keypoint.copy()
     return (keypoint.astype(np.float64) @ rotation.T).astype(np.float32)  # zeros stay zeros
@@ -251,19 +269,23 @@ def preprocess_sequence(seq: SkeletonSequence, layout: Layout, *, max_persons: i
         (2, 4, 25, 3)
     """
     keypoint = check_keypoint(seq.keypoint, layout.num_joints, seq.name)
-    score = seq.score
+    score, present = seq.score, seq.present
     if img_shape is not None:
         keypoint = _normalize_2d(keypoint, img_shape)
     if max_persons is not None:
-        keypoint, score = select_persons(keypoint, score, max_persons)
+        keep = person_ranking(keypoint, max_persons, present)
+        keypoint, score = _pad_persons(keypoint, keep, max_persons), _pad_persons(score, keep, max_persons)
+        present = _pad_persons(present, keep, max_persons)
     if drop_empty:
-        keypoint, score = drop_empty_frames(keypoint, score)
+        frames = person_present(keypoint, present).any(axis=0)
+        keypoint, score = keypoint[:, frames], (score[:, frames] if score is not None else None)
+        present = present[:, frames] if present is not None else None
         if keypoint.shape[1] == 0:
             raise SkeletonError(f"{seq.name}: no frame with a person in it")
     if center:
-        keypoint = _center(keypoint, layout, per_frame=center_per_frame)
+        keypoint = _center(keypoint, layout, per_frame=center_per_frame, present=present)
     if align:
-        keypoint = align_3d(keypoint, layout)
+        keypoint = align_3d(keypoint, layout, present)
     return SkeletonSequence(name=seq.name, keypoint=np.ascontiguousarray(keypoint, dtype=np.float32),
                             score=None if score is None else np.ascontiguousarray(score, dtype=np.float32),
                             label=seq.label, meta=dict(seq.meta))

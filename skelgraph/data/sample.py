@@ -1,8 +1,5 @@
-r"""The canonical skeleton sample and its PyG graph.
-
-On disk and in every reader a sample is ``keypoint`` float32 ``[M, T, V, C]`` (persons,
-frames, joints, channels), optional ``score`` float32 ``[M, T, V]`` and an integer label.
-A person absent in a frame has all-zero coordinates there (the field's convention).
+r"""The PyG graph of a skeleton sample (the sample itself, :class:`SkeletonSequence`, lives in
+:mod:`skelgraph.data.sequence`, which needs no torch; its names are re-exported here).
 
 As a graph (:func:`skeleton_to_data`) a node is one person's joint and its feature is
 its track over time: ``x`` ``[M*V, T, C]``, ``edge_index`` the bones of every person.
@@ -10,7 +7,6 @@ its track over time: ``x`` ``[M*V, T, C]``, ``edge_index`` the bones of every pe
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -18,67 +14,11 @@ import torch
 from torch import Tensor
 from torch_geometric.data import Data
 
+from skelgraph.data.sequence import SkeletonError, SkeletonSequence, check_keypoint
 from skelgraph.graph.edges import bone_edge_index, hop_distance, node_ids
 from skelgraph.graph.layouts import Layout
 
-
-class SkeletonError(ValueError):
-    """Bad skeleton input; the message names the file (or sample) and the problem."""
-
-
-@dataclass
-class SkeletonSequence:
-    r"""One sample as readers return it.
-
-    Attributes:
-        name (str): Sample name (file stem for file-based datasets).
-        keypoint (np.ndarray): float32 ``[M, T, V, C]``; zeros where a person is absent.
-        score (np.ndarray | None): float32 ``[M, T, V]`` detection confidences, if the source
-            has them.
-        label (int): Class id, 0-based; ``-1`` when unknown/unlabelled.
-        meta (dict): Source-specific facts used for splits (``subject``, ``camera``,
-            ``view``, ``setup``...).
-    """
-
-    name: str
-    keypoint: np.ndarray
-    score: np.ndarray | None = None
-    label: int = -1
-    meta: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def num_persons(self) -> int:
-        return self.keypoint.shape[0]
-
-    @property
-    def num_frames(self) -> int:
-        return self.keypoint.shape[1]
-
-
-def check_keypoint(keypoint: np.ndarray, num_joints: int | None, where: str) -> np.ndarray:
-    r"""Validates a ``[M, T, V, C]`` array and returns it as contiguous float32.
-
-    Raises :class:`SkeletonError` (naming ``where``) for a wrong rank, no frames, no persons,
-    a wrong joint count, or non-finite values.
-    """
-    keypoint = np.asarray(keypoint)
-    if keypoint.ndim != 4:
-        raise SkeletonError(f"{where}: keypoint must be [M, T, V, C], got shape {keypoint.shape}")
-    m, t, v, c = keypoint.shape
-    if m == 0:
-        raise SkeletonError(f"{where}: no persons")
-    if t == 0:
-        raise SkeletonError(f"{where}: empty sequence (0 frames)")
-    if num_joints is not None and v != num_joints:
-        raise SkeletonError(f"{where}: {v} joints per person, the layout has {num_joints}")
-    if c == 0:
-        raise SkeletonError(f"{where}: no coordinate channels")
-    keypoint = np.ascontiguousarray(keypoint, dtype=np.float32)
-    if not np.isfinite(keypoint).all():
-        bad = np.argwhere(~np.isfinite(keypoint))[0]
-        raise SkeletonError(f"{where}: non-finite value (NaN or inf) at person {bad[0]}, frame {bad[1]}, "
-                            f"joint {bad[2]}")
-    return keypoint
+__all__ = ["SkeletonError", "SkeletonSequence", "check_keypoint", "skeleton_to_data", "data_to_keypoint"]
 
 
 @functools.lru_cache(maxsize=64)

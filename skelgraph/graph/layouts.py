@@ -8,14 +8,17 @@ own in a small TOML file (see :func:`load_layout`)::
     joints = ["pelvis", "chest", "head", "l_hand", "r_hand"]
     bones = [["chest", "pelvis"], ["head", "chest"], ["l_hand", "chest"], ["r_hand", "chest"]]
     center = "chest"
+    spine = ["pelvis", "chest"]       # bottom, top: 3D alignment makes it vertical (optional)
+    shoulders = ["l_hand", "r_hand"]  # left, right: and this parallel to x (optional)
     [parts]
     torso = ["pelvis", "chest"]
     head = ["head"]
     arms = ["l_hand", "r_hand"]
 
-Bones and parts may name joints or give 0-based indices. Every joint must belong
-to exactly one part (masking hides whole parts, so a joint in no part could never
-be hidden and one in two parts would be ambiguous).
+Bones and parts may name joints or give 0-based indices. Every joint must belong to exactly one
+part (masking hides whole parts, so a joint in no part could never be hidden and one in two
+parts would be ambiguous) and be connected to the centre by bones. Without ``spine`` and
+``shoulders``, 3D alignment is skipped (``preprocess`` says so and records it).
 """
 from __future__ import annotations
 
@@ -142,12 +145,32 @@ def validate_layout(layout: Layout) -> None:
     if missing:
         raise LayoutError(f"{where}: joints in no part: {', '.join(missing)}")
     check_joint(layout.center, "center")
+    unreachable = _unreachable(num_joints, layout.bones, layout.center)
+    if unreachable:
+        raise LayoutError(f"{where}: joint(s) {', '.join(layout.joints[j] for j in unreachable)} have no path of bones "
+                          f"to the centre joint {layout.joints[layout.center]!r} (add the missing bones)")
     for what, pair in (("spine", layout.spine), ("shoulders", layout.shoulders)):
         if pair is not None:
             if len(pair) != 2:
                 raise LayoutError(f"{where}: {what} must be two joints, got {pair!r}")
             check_joint(pair[0], what)
             check_joint(pair[1], what)
+
+
+def _unreachable(num_joints: int, bones: tuple[tuple[int, int], ...], center: int) -> list[int]:
+    """Joints no chain of bones connects to ``center`` (they would get no graph neighbours and
+    no hop distance)."""
+    neighbours: list[list[int]] = [[] for _ in range(num_joints)]
+    for a, b in bones:
+        neighbours[a].append(b)
+        neighbours[b].append(a)
+    seen, stack = {center}, [center]
+    while stack:
+        for other in neighbours[stack.pop()]:
+            if other not in seen:
+                seen.add(other)
+                stack.append(other)
+    return [j for j in range(num_joints) if j not in seen]
 
 
 def _one_based(pairs: list[tuple[int, int]]) -> tuple[tuple[int, int], ...]:

@@ -1,5 +1,6 @@
 r"""What every training command shares: device choice, the distributed set-up, seeding,
-RNG state for exact resumption, atomic checkpoints, the metrics log, the lr rule."""
+RNG state for exact resumption, atomic checkpoints and reading them back, the run directory,
+the metrics log, the lr rule, and the check that a mask hides some joints but not all."""
 from __future__ import annotations
 
 import json
@@ -15,16 +16,31 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
+from skelgraph.data.files import remove_stale_temporaries, temporary_path
 from skelgraph.transforms.augment import spatial_augment
 
 
+class DeviceError(ValueError):
+    """A device that is not there or not a device name (the message says which)."""
+
+
 def resolve_device(name: str) -> torch.device:
-    """``auto`` picks CUDA when present, else the CPU; ``cpu``/``cuda``/``cuda:1`` as given."""
+    """``auto`` picks CUDA when present, else the CPU; ``cpu``/``cuda``/``cuda:1`` as given.
+
+    Raises:
+        DeviceError: not a device name, or CUDA (that index) is not available here.
+    """
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(name)
+    try:
+        device = torch.device(name)
+    except (RuntimeError, ValueError):
+        raise DeviceError(f"device {name!r}: not a device name (use auto, cpu, cuda or cuda:N)") from None
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError("--device cuda was asked for, but no CUDA device is available")
+        raise DeviceError(f"device {name!r} was asked for, but no CUDA device is available here (use --device auto "
+                          f"or cpu)")
+    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        raise DeviceError(f"device {name!r}: only {torch.cuda.device_count()} CUDA device(s) here")
     return device
 
 
@@ -88,8 +104,10 @@ def set_rng_state(state: dict[str, Any]) -> None:
 
 
 def atomic_save(obj: Any, path: Path) -> None:
-    """``torch.save`` to a temporary name, then rename: a kill never leaves a half checkpoint."""
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    """``torch.save`` to a temporary name, then rename: a kill never leaves a half checkpoint
+    (and the temporaries of killed runs are removed on the next save)."""
+    remove_stale_temporaries(path)
+    tmp = temporary_path(path)
     try:
         torch.save(obj, tmp)
         os.replace(tmp, path)
@@ -174,18 +192,60 @@ class RunDirError(ValueError):
     """A run directory that cannot be used as asked (the message says why)."""
 
 
+class CheckpointError(RunDirError):
+    """A checkpoint file that cannot be read (truncated, corrupt, foreign): the message names it."""
+
+
+def load_checkpoint(path: str | Path, map_location: Any = "cpu", name: str = "checkpoint.pt") -> dict[str, Any]:
+    r"""The dict saved in a checkpoint file (or in ``name`` inside a run directory), with its
+    ``path`` added.
+
+    Raises:
+        CheckpointError: the file is missing, or cannot be unpickled (a full disk or a broken copy
+            leaves a truncated file; random bytes; another program's file), or holds no dict.
+    """
+    path = Path(path)
+    if path.is_dir():
+        path = path / name
+    if not path.exists():
+        raise CheckpointError(f"{path}: no such checkpoint")
+    try:
+        state = torch.load(path, map_location=map_location, weights_only=False)
+    except Exception as err:  # noqa: BLE001 -- torch.load fails in many ways on a bad file; all mean "unreadable"
+        reason = str(err).splitlines()[0][:160] if str(err) else type(err).__name__
+        raise CheckpointError(f"{path}: not a readable checkpoint (truncated or corrupt file?): {reason}") from None
+    if not isinstance(state, dict):
+        raise CheckpointError(f"{path}: not a skelgraph checkpoint (it holds a {type(state).__name__})")
+    state.setdefault("path", str(path))
+    return state
+
+
 def prepare_run_dir(out_dir: Path, checkpoint: str, resume: bool, dist_info: DistInfo) -> Path:
-    """Creates ``out_dir`` (main process) and refuses to overwrite a run, or to resume none.
-    Returns the checkpoint path."""
+    """Refuses to overwrite a run, to resume none, or to append to an earlier run's
+    ``metrics.jsonl``; returns the checkpoint path. Creates nothing: the run directory is made
+    when its first file is written, once the inputs have been read (:func:`make_run_dir`), so a
+    command that fails on its inputs leaves no empty directory behind."""
     path = out_dir / checkpoint
     if dist_info.is_main:
-        out_dir.mkdir(parents=True, exist_ok=True)
+        if out_dir.exists() and not out_dir.is_dir():
+            raise RunDirError(f"{out_dir}: exists and is not a directory; choose another --out")
         if path.exists() and not resume:
             raise RunDirError(f"{out_dir} already holds a run ({checkpoint}); pass --resume to continue it "
                               f"or choose another --out")
         if resume and not path.exists():
             raise RunDirError(f"{out_dir}: nothing to resume ({checkpoint} is missing)")
+        if not resume and (out_dir / "metrics.jsonl").exists():
+            raise RunDirError(f"{out_dir} holds metrics.jsonl of an earlier run but no {checkpoint}: remove it or "
+                              f"choose another --out (a new run would append to it)")
     return path
+
+
+def make_run_dir(out_dir: Path) -> None:
+    """Creates the run directory (call it once the inputs are known good, before the first write)."""
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise RunDirError(f"{out_dir}: cannot create the run directory ({err.strerror})") from None
 
 
 def training_state(model: torch.nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any, scaler: Any,
@@ -206,6 +266,29 @@ def restore_training_state(state: dict[str, Any], model: torch.nn.Module, optimi
     return int(state["epoch"])
 
 
+def check_masking(layout: Any, mask: str, num_parts: int, mask_ratio: float) -> None:
+    r"""Refuses a mask that would hide every joint of a person (nothing left to rebuild them from)
+    or none (nothing to learn), e.g. the default 2-part mask on a layout with only 2 parts.
+
+    Raises:
+        ConfigError: naming the layout, its parts and the setting to change.
+    """
+    from skelgraph.train.config import ConfigError
+
+    if mask == "body-part":
+        if num_parts >= layout.num_parts:
+            raise ConfigError(f"layout {layout.name!r} has {layout.num_parts} body part(s) "
+                              f"({', '.join(layout.part_names)}) and num_parts = {num_parts} hides them all: every "
+                              f"joint would be hidden; lower num_parts, use mask = 'random-joint', or give the "
+                              f"layout more parts")
+    else:
+        hidden = round(mask_ratio * layout.num_joints)
+        if hidden == 0 or hidden >= layout.num_joints:
+            what = "no joint" if hidden == 0 else "every joint"
+            raise ConfigError(f"mask_ratio = {mask_ratio} hides {hidden} of the {layout.num_joints} joints of layout "
+                              f"{layout.name!r}: {what} would be hidden; choose a ratio in between")
+
+
 class MetricsLog:
     """One JSON object per line (``metrics.jsonl``); appends, so a resumed run continues it."""
 
@@ -220,11 +303,19 @@ class MetricsLog:
             f.write(json.dumps(record) + "\n")
 
     def truncate_after(self, epoch: int) -> None:
-        """Drops records of epochs after ``epoch`` (written before a kill, redone on resume)."""
+        """Drops records of epochs after ``epoch`` (written before a kill, redone on resume) and
+        lines that do not parse (a kill during an append leaves half a line): the checkpoint is
+        the truth."""
         if not self.enabled or not self.path.exists():
             return
-        keep = [line for line in self.path.read_text().splitlines()
-                if line.strip() and json.loads(line).get("epoch", 0) <= epoch]
+        keep = []
+        for line in self.path.read_text(errors="replace").splitlines():
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if isinstance(record, dict) and record.get("epoch", 0) <= epoch:
+                keep.append(line)
         self.path.write_text("".join(line + "\n" for line in keep))
 
 

@@ -11,7 +11,7 @@ import dataclasses
 import tomllib
 import types
 import typing
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -139,13 +139,50 @@ class FinetuneConfig:
 C = TypeVar("C")
 
 
+def _at_least(low: float) -> tuple[str, Callable[[Any], bool]]:
+    return (f">= {low:g}", lambda v: v >= low)
+
+
+_POSITIVE = ("> 0", lambda v: v > 0)
+_FRACTION = ("in [0, 1)", lambda v: 0 <= v < 1)
+
+#: Allowed values of the numeric fields (any config class; a field not listed takes any value of
+#: its type). Checked on every value a file, --set or a flag gives, with the source named.
+VALUE_RULES: dict[str, tuple[str, Callable[[Any], bool]]] = {
+    **{key: _POSITIVE for key in ("lr", "beta", "lr_gamma")},
+    **{key: _at_least(1) for key in ("epochs", "batch_size", "base_batch_size", "num_frames", "num_persons",
+                                     "hidden_channels", "enc_layers", "dec_layers", "strl_layers", "num_parts",
+                                     "checkpoint_every", "eval_every")},
+    **{key: _at_least(0) for key in ("weight_decay", "warmup_epochs", "edge_weight", "aug_rotate", "aug_shear",
+                                     "workers", "encoder_lr_scale", "encoder_frozen_epochs", "mask_span",
+                                     "temporal_kernel")},
+    **{key: _FRACTION for key in ("mask_ratio", "momentum", "label_smoothing", "dropout", "aug_scale")},
+    "label_fraction": ("in (0, 1]", lambda v: 0 < v <= 1),
+    "lr_steps": ("a list of epochs >= 0", lambda v: all(step >= 0 for step in v)),
+}
+
+
+def check_value(key: str, value: Any) -> None:
+    """Raises :class:`ConfigError` when ``value`` is outside :data:`VALUE_RULES` for ``key``.
+
+    Example:
+        >>> check_value("lr", -0.1)
+        Traceback (most recent call last):
+        ...
+        skelgraph.train.config.ConfigError: lr must be > 0, got -0.1
+    """
+    rule = VALUE_RULES.get(key)
+    if rule is not None and value is not None and not rule[1](value):
+        raise ConfigError(f"{key} must be {rule[0]}, got {value!r}")
+
+
 def _check_type(value: Any, hint: Any, key: str) -> Any:
     """Coerces TOML values to the field type where it is lossless; raises on a mismatch."""
     origin = typing.get_origin(hint)
     if origin in (typing.Union, types.UnionType):
         options = typing.get_args(hint)
-        if value is None and type(None) in options:
-            return None
+        if type(None) in options and (value is None or (value == "" and str in options)):
+            return None  # TOML has no null: an empty string unsets an optional name (--set split="")
         errors = []
         for option in options:
             if option is type(None):
@@ -184,6 +221,7 @@ def make_config(cls: type[C], values: dict[str, Any], source: str = "config") ->
     for key, value in values.items():
         try:
             clean[key] = _check_type(value, hints[key], key)
+            check_value(key, clean[key])
         except ConfigError as err:
             raise ConfigError(f"{source}: {err}") from None
     return cls(**clean)

@@ -28,7 +28,8 @@ DEMO_FINETUNE = dict(train_split="train", test_split="test", num_frames=32, hidd
 def run_demo(out: Path, seed: int = 0, echo: Callable[[str], None] = print,
              progress: bool | None = None) -> dict[str, Any]:
     """Runs every stage into ``out`` and returns ``{stage: test top-1}``; writes ``summary.json``."""
-    from skelgraph.cli import describe, write_synthetic
+    from skelgraph.data.info import describe
+    from skelgraph.data.synth_file import write_synthetic
     from skelgraph.train.evaluate import evaluate
     from skelgraph.train.finetune import finetune
     from skelgraph.train.pretrain import pretrain

@@ -21,7 +21,8 @@ import torch
 from torch import Tensor
 from torch.nn import Module
 from torch_geometric.loader import DataLoader
-from tqdm.auto import tqdm
+
+from skelgraph.progress import progress_bar
 
 
 class EvaluationError(ValueError):
@@ -132,12 +133,12 @@ def knn_scores(train_features: Tensor, train_labels: Tensor, test_features: Tens
 
 @torch.no_grad()
 def predict(model: Module, loader: DataLoader, device: torch.device, features: bool = False,
-            desc: str = "evaluate", progress: bool = False) -> tuple[Tensor, Tensor]:
+            desc: str = "evaluate", progress: bool | None = False) -> tuple[Tensor, Tensor]:
     r"""``(outputs, labels)`` of every sample of ``loader``: logits ``[Q, K]``, or pooled
     features ``[Q, D]`` with ``features=True``; the model is put in eval mode."""
     model.eval()
     outputs, labels = [], []
-    for batch in tqdm(loader, desc=desc, unit="batch", disable=not progress, file=sys.stderr, leave=False):
+    for batch in progress_bar(loader, desc=desc, unit="batch", enabled=progress):
         batch = batch.to(device)
         out = model.features(batch) if features else model(batch)
         outputs.append(out.float().cpu())
@@ -203,18 +204,18 @@ def evaluate(run_dir: str | Path, data_path: str | Path, split: str | None = Non
     """
     from skelgraph.data.dataset import SkeletonDataset
     from skelgraph.nn.strl import LinearProbe, check_compatible, read_checkpoint
-    from skelgraph.train.common import resolve_device
+    from skelgraph.train.common import load_checkpoint, resolve_device
     from skelgraph.train.finetune import load_finetuned
 
     run_dir = Path(run_dir)
     out_dir = Path(out) if out is not None else run_dir
     dev = resolve_device(device)
-    show = sys.stderr.isatty() if progress is None else progress
+    show = progress  # None: a bar on a terminal, a line every few seconds in a log
     info: dict[str, Any] = {"data": str(data_path)}
     if pretrained is not None or init == "none":
         if knn is None:
             raise EvaluationError("a pre-trained or random encoder has no classifier: pass --knn K")
-        state = read_checkpoint(pretrained) if pretrained is not None else None
+        state = read_checkpoint(load_checkpoint(pretrained)) if pretrained is not None else None
         cfg = state["config"] if state else {}
         num_frames, num_persons = cfg.get("num_frames", 64), cfg.get("num_persons")
         test_split = split

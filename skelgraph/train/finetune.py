@@ -47,10 +47,11 @@ from tqdm.auto import tqdm
 from skelgraph.data.dataset import SkeletonDataset
 from skelgraph.nn.encoder import ENCODER_PREFIXES
 from skelgraph.nn.strl import LinearProbe, LoadReport, STRLClassifier, read_checkpoint
+from skelgraph.progress import progress_bar, progress_enabled
 from skelgraph.train.common import (
     DistInfo, MetricsLog, RunDirError, atomic_save, build_augment, cleanup_distributed, epoch_loader, epoch_seed,
-    lr_factor, optimizer_step, peak_memory_mb, prepare_run_dir, resolve_device, restore_training_state, scaled_lr,
-    seed_everything, setup_distributed, training_state,
+    load_checkpoint, lr_factor, make_run_dir, optimizer_step, peak_memory_mb, prepare_run_dir, resolve_device,
+    restore_training_state, scaled_lr, seed_everything, setup_distributed, training_state,
 )
 from skelgraph.train.config import FinetuneConfig, config_to_toml
 from skelgraph.train.pretrain import CHECKPOINT
@@ -130,7 +131,7 @@ def finetune(config: FinetuneConfig, data_path: str | Path, out_dir: str | Path,
     r"""Trains a classifier on ``data_path`` (an HDF5 file) into ``out_dir`` by
     ``config.protocol``; ``pretrained`` is a pre-training run directory or checkpoint (needed
     when ``config.init == "pretrained"``, unless resuming). Returns the last epoch's metrics.
-    ``progress=None`` shows bars only on a terminal."""
+    ``progress=None``: a bar on a terminal, a line every few seconds in a log."""
     device = resolve_device(config.device)
     dist_info, device = setup_distributed(device)
     try:
@@ -170,7 +171,7 @@ def _finetune(config: FinetuneConfig, data_path: Path, out_dir: Path, pretrained
         train_set = train_set.index_select(subset.tolist())
     pretrained_state = None
     if pretrained is not None and not resume:
-        pretrained_state = read_checkpoint(pretrained)
+        pretrained_state = read_checkpoint(load_checkpoint(pretrained))
     model, report = build_model(config, in_channels, num_classes, pretrained_state, train_set.layout.to_json())
     model = model.to(device)
     lr = scaled_lr(config.lr, config.batch_size, config.base_batch_size)
@@ -193,7 +194,7 @@ def _finetune(config: FinetuneConfig, data_path: Path, out_dir: Path, pretrained
     start_epoch, pretrained_source = 0, str(pretrained) if pretrained is not None else None
     log = MetricsLog(out_dir / "metrics.jsonl", enabled=dist_info.is_main)
     if resume:
-        state = torch.load(checkpoint_path, map_location=device, weights_only=False)
+        state = load_checkpoint(checkpoint_path, map_location=device)
         if state.get("kind") != KINDS[config.protocol]:
             raise RunDirError(f"{checkpoint_path} is a {state.get('kind')!r} run, the config asks for protocol "
                               f"{config.protocol!r}")
@@ -201,6 +202,7 @@ def _finetune(config: FinetuneConfig, data_path: Path, out_dir: Path, pretrained
         pretrained_source = state.get("pretrained")
         log.truncate_after(start_epoch)
     if dist_info.is_main:
+        make_run_dir(out_dir)
         (out_dir / "config.toml").write_text(config_to_toml(
             config, f"skelgraph finetune {data_path} (resolved config; effective lr {lr:g}; "
                     f"pretrained {pretrained_source or 'none'})"))
@@ -212,7 +214,7 @@ def _finetune(config: FinetuneConfig, data_path: Path, out_dir: Path, pretrained
         train_model = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
 
     metrics: dict[str, Any] = {}
-    show = (sys.stderr.isatty() if progress is None else progress) and dist_info.is_main
+    show = progress_enabled(progress) and dist_info.is_main  # a bar on a terminal, lines in a log
     for epoch in range(start_epoch, config.epochs):
         seed = epoch_seed(config.seed, epoch, dist_info.rank)
         torch.manual_seed(seed)  # frame sampling (workers=0), dropout
@@ -221,8 +223,8 @@ def _finetune(config: FinetuneConfig, data_path: Path, out_dir: Path, pretrained
         train_model.train()
         totals = torch.zeros(3, dtype=torch.float64)  # loss (graph-weighted), correct, graphs
         start = time.perf_counter()
-        bar = tqdm(loader, desc=f"{config.protocol} {epoch + 1}/{config.epochs}", unit="batch", disable=not show,
-                   file=sys.stderr, leave=False)
+        bar = progress_bar(loader, desc=f"{config.protocol} {epoch + 1}/{config.epochs}", unit="batch",
+                           enabled=progress if show else False)
         for batch in bar:
             if augment is not None:
                 batch = augment(batch)
@@ -271,7 +273,7 @@ def load_finetuned(path: str | Path, map_location: str | torch.device = "cpu") -
         path = path / CHECKPOINT
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such checkpoint")
-    state = torch.load(path, map_location=map_location, weights_only=False)
+    state = load_checkpoint(path, map_location=map_location)
     if state.get("kind") not in KINDS.values():
         raise RunDirError(f"{path}: not a fine-tuning checkpoint (kind {state.get('kind')!r})")
     config = FinetuneConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in state["config"].items()})

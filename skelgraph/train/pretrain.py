@@ -27,10 +27,11 @@ from tqdm.auto import tqdm
 
 from skelgraph.data.dataset import SkeletonDataset
 from skelgraph.nn.mae import SkeletonMAE
+from skelgraph.progress import progress_bar, progress_enabled
 from skelgraph.train.common import (
-    DistInfo, MetricsLog, RunDirError, atomic_save, build_augment, cleanup_distributed, epoch_loader, epoch_seed,
-    lr_factor, optimizer_step, peak_memory_mb, prepare_run_dir, resolve_device, restore_training_state, scaled_lr,
-    seed_everything, setup_distributed, training_state,
+    DistInfo, MetricsLog, RunDirError, atomic_save, build_augment, check_masking, cleanup_distributed, epoch_loader,
+    epoch_seed, load_checkpoint, lr_factor, make_run_dir, optimizer_step, peak_memory_mb, prepare_run_dir,
+    resolve_device, restore_training_state, scaled_lr, seed_everything, setup_distributed, training_state,
 )
 from skelgraph.train.config import PretrainConfig, config_to_toml
 from skelgraph.transforms.masking import BodyPartMask, RandomJointMask
@@ -71,7 +72,8 @@ def pretrain(config: PretrainConfig, data_path: str | Path, out_dir: str | Path,
              progress: bool | None = None) -> dict[str, Any]:
     r"""Pre-trains SkeletonMAE on ``data_path`` (an HDF5 file) into ``out_dir``.
 
-    Returns the last epoch's metrics. ``progress=None`` shows bars only on a terminal.
+    Returns the last epoch's metrics. ``progress=None``: a bar on a terminal, a line every few
+    seconds in a log (:mod:`skelgraph.progress`); ``False``: silent.
     """
     out_dir = Path(out_dir)
     device = resolve_device(config.device)
@@ -88,6 +90,7 @@ def _pretrain(config: PretrainConfig, data_path: Path, out_dir: Path, resume: bo
     seed_everything(config.seed)
     dataset = SkeletonDataset(data_path, split=config.split, num_frames=config.num_frames, train=True,
                               num_persons=config.num_persons)
+    check_masking(dataset.layout, config.mask, config.num_parts, config.mask_ratio)
     in_channels = dataset.store.num_channels
     model = build_model(config, in_channels).to(device)
     lr = scaled_lr(config.lr, config.batch_size, config.base_batch_size)
@@ -99,10 +102,11 @@ def _pretrain(config: PretrainConfig, data_path: Path, out_dir: Path, resume: bo
     start_epoch = 0
     log = MetricsLog(out_dir / "metrics.jsonl", enabled=dist_info.is_main)
     if resume:
-        state = torch.load(checkpoint_path, map_location=device, weights_only=False)
+        state = load_checkpoint(checkpoint_path, map_location=device)
         start_epoch = restore_training_state(state, model, optimizer, scheduler, scaler)
         log.truncate_after(start_epoch)
     if dist_info.is_main:
+        make_run_dir(out_dir)
         (out_dir / "config.toml").write_text(config_to_toml(
             config, f"skelgraph pretrain {data_path} (resolved config; effective lr {lr:g})"))
     train_model: torch.nn.Module = model
@@ -111,7 +115,7 @@ def _pretrain(config: PretrainConfig, data_path: Path, out_dir: Path, resume: bo
             model, device_ids=[device.index] if device.type == "cuda" else None, find_unused_parameters=True)
 
     metrics: dict[str, Any] = {}
-    show = (sys.stderr.isatty() if progress is None else progress) and dist_info.is_main
+    show = progress_enabled(progress) and dist_info.is_main  # a bar on a terminal, lines in a log
     for epoch in range(start_epoch, config.epochs):
         seed = epoch_seed(config.seed, epoch, dist_info.rank)
         torch.manual_seed(seed)  # frame sampling (workers=0)
@@ -122,8 +126,8 @@ def _pretrain(config: PretrainConfig, data_path: Path, out_dir: Path, resume: bo
         train_model.train()
         totals = torch.zeros(4, dtype=torch.float64)  # loss, joint, edge (graph-weighted), graphs
         start = time.perf_counter()
-        bar = tqdm(loader, desc=f"pretrain {epoch + 1}/{config.epochs}", unit="batch", disable=not show,
-                   file=sys.stderr, leave=False)
+        bar = progress_bar(loader, desc=f"pretrain {epoch + 1}/{config.epochs}", unit="batch",
+                           enabled=progress if show else False)
         for batch in bar:
             if augment is not None:
                 batch = augment(batch)
@@ -165,7 +169,7 @@ def load_pretrained(path: str | Path, map_location: str | torch.device = "cpu") 
         path = path / CHECKPOINT
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such checkpoint")
-    state = torch.load(path, map_location=map_location, weights_only=False)
+    state = load_checkpoint(path, map_location=map_location)
     if state.get("kind") != "skeletonmae":
         raise RunDirError(f"{path}: not a SkeletonMAE pre-training checkpoint")
     config = PretrainConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in state["config"].items()})

@@ -139,3 +139,74 @@ def test_empty_sequence_is_an_error(tmp_path):
 def test_nan_is_an_error(tmp_path):
     with pytest.raises(SkeletonError, match="non-finite"):
         read_bvh(_write(tmp_path, CHAIN.replace("1 0 0 0 0 0", "nan 0 0 0 0 0")))
+
+
+def _joint(name, offset, children="", end=False):
+    inner = "End Site\n{\n OFFSET 0 0.1 0\n}\n" if end else ""
+    return f"JOINT {name}\n{{\n OFFSET {offset}\n CHANNELS 3 Zrotation Xrotation Yrotation\n{children}{inner}}}\n"
+
+
+def _humanoid(prefix=""):
+    """A Mixamo-like rig: Hips > Spine > Neck > Head, shoulders > arms > forearms > hands, legs."""
+    p = prefix
+
+    def arm(side, x):
+        hand = _joint(f"{p}{side}Hand", f"{x} 0 0", end=True)
+        return _joint(f"{p}{side}Shoulder", f"{x} 0.2 0",
+                      _joint(f"{p}{side}Arm", f"{x} 0 0", _joint(f"{p}{side}ForeArm", f"{x} 0 0", hand)))
+
+    def leg(side, x):
+        foot = _joint(f"{p}{side}Foot", "0 -0.4 0", _joint(f"{p}{side}ToeBase", "0 0 0.1"))
+        return _joint(f"{p}{side}UpLeg", f"{x} 0 0", _joint(f"{p}{side}Leg", "0 -0.4 0", foot))
+
+    spine = _joint(f"{p}Spine", "0 0.3 0", _joint(f"{p}Neck", "0 0.3 0", _joint(f"{p}Head", "0 0.1 0", end=True))
+                   + arm("Left", 0.1) + arm("Right", -0.1))
+    body = spine + leg("Left", 0.1) + leg("Right", -0.1)
+    channels = 6 + 3 * body.count("CHANNELS 3 Z")
+    return (f"HIERARCHY\nROOT {p}Hips\n{{\n OFFSET 0 0 0\n CHANNELS 6 Xposition Yposition Zposition Zrotation "
+            f"Xrotation Yrotation\n{body}}}\nMOTION\nFrames: 2\nFrame Time: 0.04\n"
+            + "0 0 0 " + "0 " * (channels - 3) + "\n" + "1 0 0 " + "0 " * (channels - 3) + "\n")
+
+
+@pytest.mark.parametrize("prefix", ["", "mixamorig:"])
+def test_humanoid_names_give_body_parts_and_alignment_joints(tmp_path, prefix):
+    layout = read_bvh_layout(_write(tmp_path, _humanoid(prefix)))
+    parts = {name: [layout.joints[j].removeprefix(prefix) for j in members] for name, members in layout.parts}
+    assert list(parts) == ["head", "torso", "left_arm", "right_arm", "left_leg", "right_leg"]
+    assert parts["head"] == ["Neck", "Head", "Head_end"]
+    assert parts["torso"] == ["Hips", "Spine", "LeftShoulder", "RightShoulder"]
+    assert parts["left_arm"] == ["LeftArm", "LeftForeArm", "LeftHand", "LeftHand_end"]
+    assert parts["right_leg"] == ["RightUpLeg", "RightLeg", "RightFoot", "RightToeBase"]
+    names = [n.removeprefix(prefix) for n in layout.joints]
+    assert [names[j] for j in layout.spine] == ["Hips", "Neck"]
+    assert [names[j] for j in layout.shoulders] == ["LeftArm", "RightArm"]
+
+
+def test_cmu_style_names():
+    from skelgraph.data.readers.bvh import humanoid_parts
+
+    names = ["Hips", "LHipJoint", "LeftUpLeg", "LeftLeg", "RHipJoint", "RightUpLeg", "RightLeg", "LowerBack",
+             "Spine", "Neck", "Head", "lclavicle", "lhumerus", "lradius", "rclavicle", "rhumerus", "rradius"]
+    parents = [-1, 0, 1, 2, 0, 4, 5, 0, 7, 8, 9, 8, 11, 12, 8, 14, 15]
+    parts, neck, shoulders = humanoid_parts(names, parents)
+    assert [names[j] for j in parts["left_leg"]] == ["LeftUpLeg", "LeftLeg"]
+    assert [names[j] for j in parts["left_arm"]] == ["lhumerus", "lradius"]
+    assert names[neck] == "Neck" and [names[j] for j in shoulders] == ["lhumerus", "rhumerus"]
+    assert "LowerBack" in [names[j] for j in parts["torso"]] and "LHipJoint" in [names[j] for j in parts["torso"]]
+
+
+def test_default_mask_no_longer_hides_every_joint_of_a_humanoid(tmp_path):
+    layout = read_bvh_layout(_write(tmp_path, _humanoid()))
+    assert layout.num_parts == 6  # two hidden parts leave four visible
+
+
+def test_a_joint_exactly_at_the_origin_stays_a_joint(tmp_path):
+    """Root at x=1 in frame 0, its child one unit to the left: the child sits exactly at the origin."""
+    from skelgraph.data.preprocess import preprocess_sequence
+
+    path = _write(tmp_path, TREE)
+    seq = read_bvh(path)
+    layout = read_bvh_layout(path)
+    seq.keypoint[0, 0] = [[1, 0, 0], [0, 0, 0], [0, -1, 0], [1, 1, 0], [2, 1, 0], [0, 1, 0]]
+    out = preprocess_sequence(seq, layout, max_persons=1, align=False)
+    np.testing.assert_allclose(out.keypoint[0, 0, 1], [-1, 0, 0])  # moved with the rest, not left at 0

@@ -79,3 +79,12 @@ def test_invalid_toml_syntax_is_a_layout_error(tmp_path):
 def test_unknown_layout_name_lists_builtins():
     with pytest.raises(LayoutError, match="ntu25, coco17"):
         get_layout("smpl24")
+
+
+def test_a_joint_without_bones_to_the_centre_is_refused():
+    from skelgraph.graph.layouts import layout_from_dict
+
+    spec = {"name": "x", "joints": ["a", "b", "c", "d"], "bones": [["b", "a"], ["d", "c"]], "center": "a",
+            "parts": {"p": ["a", "b"], "q": ["c", "d"]}}
+    with pytest.raises(LayoutError, match=r"joint\(s\) c, d have no path of bones to the centre joint 'a'"):
+        layout_from_dict(spec)

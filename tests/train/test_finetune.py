@@ -8,7 +8,8 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from skelgraph.cli import main, write_synthetic
+from skelgraph.cli import main
+from skelgraph.data.synth_file import write_synthetic
 from skelgraph.train.config import FinetuneConfig, PretrainConfig, load_config
 from skelgraph.nn.strl import PretrainedMismatchError, STRLClassifier
 from skelgraph.train.finetune import finetune, load_finetuned, param_groups

@@ -7,7 +7,7 @@ import time
 import pytest
 import torch
 
-from skelgraph.cli import write_synthetic
+from skelgraph.data.synth_file import write_synthetic
 from skelgraph.train.config import PretrainConfig, load_config
 from skelgraph.train.common import RunDirError
 from skelgraph.train.pretrain import load_pretrained, pretrain

@@ -13,20 +13,24 @@ Conventions (those of Blender's importer and D. Holden's ``BVH.py``):
 - Units are the file's (often centimetres); nothing is rescaled.
 
 Layout built from the hierarchy (:func:`bvh_layout`): bones are the parent links ``(child,
-parent)``; parts are one ``"root"`` part holding the root joint alone plus one part per branch
-leaving the root (named after the branch's first joint, holding its whole subtree), so masking
-a part hides a limb chain or the upper body; the centre is the root. ``spine``/``shoulders``
-are left unset (names vary between rigs), so 3D alignment skips BVH layouts unless you edit
-them in.
+parent)``; the centre is the root. Body parts come from the usual humanoid joint names
+(:func:`humanoid_parts`: ``Hips``/``Spine``/``Chest``/``Neck``/``Head``, ``Left``/``Right`` +
+``Shoulder``, ``Arm``, ``ForeArm``, ``Hand``, fingers, ``UpLeg``, ``Leg``, ``Foot``, ``Toe``, and
+common variants such as ``LHipJoint``, ``lhumerus``, ``mixamorig:LeftArm``, ``l_knee``): head,
+torso, left/right arm, left/right leg, plus ``spine`` (root -> neck) and ``shoulders`` (the top
+joints of the two arms), so 3D alignment works too. A rig whose names give fewer than four parts
+falls back to one ``"root"`` part plus one part per branch leaving the root (named after the
+branch's first joint), with no spine/shoulders (alignment is then skipped, and said so).
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from skelgraph.data.sample import SkeletonError, SkeletonSequence, check_keypoint
+from skelgraph.data.sequence import SkeletonError, SkeletonSequence, check_keypoint
 from skelgraph.graph.layouts import Layout
 
 _AXES = {"X": 0, "Y": 1, "Z": 2}
@@ -193,12 +197,88 @@ def forward_kinematics(skel: BVHSkeleton) -> np.ndarray:
     return positions
 
 
+_BODY_WORDS = {
+    "head": {"head", "headtop", "neck", "nose", "eye", "ear", "jaw", "skull", "face"},
+    "torso": {"hips", "hip", "pelvis", "root", "spine", "chest", "back", "abdomen", "torso", "waist", "thorax",
+              "shoulder", "clavicle", "collar", "body"},
+    "leg": {"leg", "upleg", "thigh", "knee", "shin", "calf", "ankle", "foot", "toe", "femur", "tibia", "heel"},
+    "arm": {"arm", "forearm", "elbow", "wrist", "hand", "palm", "finger", "thumb", "index", "middle", "ring",
+            "pinky", "little", "humerus", "radius", "ulna"},
+}
+_PART_ORDER = ("head", "torso", "left_arm", "right_arm", "left_leg", "right_leg")
+_WORDS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
+
+
+def _body_word(name: str) -> tuple[str | None, str]:
+    """``(category, side)`` of a joint name from its first body word (``("arm", "left")`` for
+    ``LeftForeArm``, ``lhumerus``, ``mixamorig:LeftArm``); ``(None, side)`` if it has none."""
+    words = [w.lower() for part in re.split(r"[\s_\-.:/|]+", name) for w in _WORDS.findall(part)]
+    side = next((("left" if w in ("left", "l") else "right") for w in words if w in ("left", "l", "right", "r")), "")
+    for word in words:
+        for candidate, glued in ((word, ""), (word[1:], word[:1])):  # "lhumerus" = l + humerus
+            if glued and glued not in "lr":
+                continue
+            for category, names in _BODY_WORDS.items():
+                if candidate in names:
+                    return category, side or {"l": "left", "r": "right"}.get(glued, "")
+    return None, side
+
+
+HumanoidParts = tuple[dict[str, list[int]], int | None, tuple[int, int] | None]
+
+
+def humanoid_parts(names: list[str], parents: list[int]) -> HumanoidParts | None:
+    r"""Body parts of a humanoid hierarchy from its joint names (``parents[j] < j``, root first):
+    ``({part: joint ids}, neck joint or None, (left, right) top arm joints or None)``, or ``None``
+    when fewer than four of head, torso, left/right arm, left/right leg are found. A joint whose
+    name has no body word (or an arm/leg word without side) joins its parent's part; the root is
+    torso.
+
+    Example:
+        >>> parts, neck, shoulders = humanoid_parts(
+        ...     ["Hips", "Spine", "Neck", "Head", "LeftArm", "LeftHand", "RightArm", "RightHand",
+        ...      "LeftUpLeg", "LeftFoot", "RightUpLeg", "RightFoot"], [-1, 0, 1, 2, 1, 4, 1, 6, 0, 8, 0, 10])
+        >>> parts["left_arm"], parts["head"], neck, shoulders
+        ([4, 5], [2, 3], 2, (4, 6))
+    """
+    part_of: list[str] = []
+    for j, name in enumerate(names):
+        category, side = _body_word(name)
+        inherited = part_of[parents[j]] if parents[j] >= 0 else "torso"
+        if parents[j] < 0:
+            part = "torso"
+        elif category in ("head", "torso"):
+            part = category
+        elif category in ("arm", "leg") and side:
+            part = f"{side}_{category}"
+        else:
+            part = inherited
+        part_of.append(part)
+    parts = {p: [j for j, q in enumerate(part_of) if q == p] for p in _PART_ORDER}
+    parts = {p: members for p, members in parts.items() if members}
+    if len(parts) < 4:
+        return None
+
+    def top(part: str) -> int | None:  # the first joint of a part whose parent is outside it
+        return next((j for j in parts.get(part, []) if parents[j] < 0 or part_of[parents[j]] != part), None)
+
+    left, right = top("left_arm"), top("right_arm")
+    return parts, top("head"), (left, right) if left is not None and right is not None else None
+
+
 def bvh_layout(skel: BVHSkeleton, name: str = "bvh", include_end_sites: bool = True) -> Layout:
-    r"""The :class:`Layout` of a parsed hierarchy (bones = parent links, parts = ``root`` plus one
-    per branch leaving the root, centre = root; see the module docstring)."""
+    r"""The :class:`Layout` of a parsed hierarchy (bones = parent links, centre = root, parts from
+    humanoid names or else one per branch leaving the root; see the module docstring)."""
     keep = [j for j in range(len(skel.names)) if include_end_sites or not skel.end_site[j]]
     new_id = {old: new for new, old in enumerate(keep)}
     bones = tuple((new_id[j], new_id[skel.parents[j]]) for j in keep if skel.parents[j] >= 0)
+    joints = tuple(skel.names[j] for j in keep)
+    named = humanoid_parts(list(joints), [new_id[skel.parents[j]] if skel.parents[j] >= 0 else -1 for j in keep])
+    if named is not None:
+        parts, neck, shoulders = named
+        return Layout(name=name, joints=joints, bones=bones, parts=tuple((p, tuple(m)) for p, m in parts.items()),
+                      center=0, spine=(0, neck) if neck not in (None, 0) else None, shoulders=shoulders,
+                      source=name)
     branch_of: dict[int, int] = {}
     for j in keep:  # parents come first, so the branch of the parent is known
         parent = skel.parents[j]
@@ -219,13 +299,13 @@ def _read_text(path: Path) -> str:
         return path.read_text()
     except OSError as err:
         raise SkeletonError(f"{path}: cannot read: {err.strerror}") from None
-    except UnicodeDecodeError as err:
-        raise SkeletonError(f"{path}: not a text file: {err}") from None
+    except UnicodeDecodeError:
+        raise SkeletonError(f"{path}: not a text file (binary content)") from None
 
 
 def read_bvh(path: str | Path, include_end_sites: bool = True) -> SkeletonSequence:
     r"""A BVH file as keypoint float32 ``[1, T, J, 3]`` (world positions by forward kinematics),
-    label ``-1``, meta ``{"frame_time": seconds}``. Joint order is that of :func:`read_bvh_layout`.
+    every joint present, label ``-1``, meta ``{"frame_time": seconds}``. Joint order is that of :func:`read_bvh_layout`.
 
     Raises:
         SkeletonError: ``"<path>: <problem>"`` for a malformed hierarchy, truncated motion,
@@ -237,8 +317,9 @@ def read_bvh(path: str | Path, include_end_sites: bool = True) -> SkeletonSequen
     if not include_end_sites:
         positions = positions[:, [j for j, end in enumerate(skel.end_site) if not end]]
     keypoint = check_keypoint(positions[None], None, str(path))
-    return SkeletonSequence(name=path.stem, keypoint=keypoint, label=-1,
-                            meta={"frame_time": skel.frame_time})
+    # every joint exists in every frame (a root exactly at the origin too): presence is not "non-zero"
+    return SkeletonSequence(name=path.stem, keypoint=keypoint, label=-1, meta={"frame_time": skel.frame_time},
+                            present=np.ones(keypoint.shape[:3], dtype=bool))
 
 
 def read_bvh_layout(path: str | Path, include_end_sites: bool = True) -> Layout:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from skelgraph.data.sample import SkeletonError, SkeletonSequence, check_keypoint
+from skelgraph.data.sequence import SkeletonError, SkeletonSequence, check_keypoint
 
 NUM_JOINTS = 25
 
@@ -84,8 +84,10 @@ def _int_line(lines: list[bytes], i: int, path: Path, what: str) -> int:
     try:
         return int(lines[i])
     except ValueError:
-        raise SkeletonError(f"{path}: line {i + 1}: expected {what} (one integer), "
-                            f"got {lines[i][:60]!r}") from None
+        got = lines[i][:60]
+        text = got.isascii() and got.decode().isprintable()
+        shown = repr(got.decode()) if text else "binary content (not a text file)"
+        raise SkeletonError(f"{path}: line {i + 1}: expected {what} (one integer), got {shown}") from None
 
 
 def read_ntu_skeleton(path: str | Path) -> np.ndarray:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from skelgraph.data.sample import SkeletonError, SkeletonSequence, check_keypoint
+from skelgraph.data.sequence import SkeletonError, SkeletonSequence, check_keypoint
 
 
 def read_numpy(path: str | Path, num_joints: int | None = None) -> SkeletonSequence:
@@ -25,6 +25,14 @@ def read_numpy(path: str | Path, num_joints: int | None = None) -> SkeletonSeque
     path = Path(path)
     where = str(path)
     score, label = None, -1
+    magic = {".npy": b"\x93NUMPY", ".npz": b"PK"}.get(path.suffix)
+    try:
+        with path.open("rb") as f:
+            head = f.read(6)
+    except OSError as err:
+        raise SkeletonError(f"{where}: cannot read: {err.strerror}") from None
+    if magic is not None and not head.startswith(magic):
+        raise SkeletonError(f"{where}: not a {path.suffix} file (it does not start like one)")
     try:
         if path.suffix == ".npz":
             with np.load(path, allow_pickle=False) as archive:
@@ -55,3 +63,34 @@ def read_numpy(path: str | Path, num_joints: int | None = None) -> SkeletonSeque
         if not np.isfinite(score).all():
             raise SkeletonError(f"{where}: non-finite value (NaN or inf) in score")
     return SkeletonSequence(name=path.stem, keypoint=keypoint, score=score, label=label)
+
+
+def numpy_num_persons(path: str | Path) -> int | None:
+    r"""Persons ``M`` of a ``.npy``/``.npz`` sample from its array header alone (no data read):
+    ``shape[0]`` of a ``[M, T, V, C]`` array, 1 for ``[T, V, C]``; ``None`` if unreadable (the
+    reader then reports the file).
+
+    Example:
+        >>> import tempfile, os
+        >>> path = os.path.join(tempfile.mkdtemp(), "two.npz")
+        >>> np.savez(path, keypoint=np.zeros((2, 5, 17, 2)))
+        >>> numpy_num_persons(path)
+        2
+    """
+    path = Path(path)
+    try:
+        if path.suffix == ".npz":
+            with zipfile.ZipFile(path) as archive, archive.open("keypoint.npy") as f:
+                shape = _npy_shape(f)
+        else:
+            with path.open("rb") as f:
+                shape = _npy_shape(f)
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile):
+        return None
+    return {3: 1, 4: shape[0]}.get(len(shape))
+
+
+def _npy_shape(f) -> tuple[int, ...]:
+    version = np.lib.format.read_magic(f)
+    reader = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+    return reader(f)[0]

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from skelgraph.data.sample import SkeletonError, SkeletonSequence, check_keypoint
+from skelgraph.data.sequence import SkeletonError, SkeletonSequence, check_keypoint
 
 NUM_JOINTS = 20
 
@@ -50,7 +50,9 @@ def parse_nwucla_json(raw: bytes | str, where: str, num_joints: int = NUM_JOINTS
     sample name (its stem). All-zero joints and single-frame sequences are valid."""
     try:
         content: Any = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+    except UnicodeDecodeError:
+        raise SkeletonError(f"{where}: not a text file (binary content)") from None
+    except json.JSONDecodeError as err:
         raise SkeletonError(f"{where}: not valid JSON: {err}") from None
     if not isinstance(content, dict) or "skeletons" not in content:
         raise SkeletonError(f"{where}: expected an object with 'skeletons' [T][20][3] and 'label'")

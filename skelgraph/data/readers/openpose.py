@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from skelgraph.data.sample import SkeletonError, SkeletonSequence, check_keypoint
+from skelgraph.data.sequence import SkeletonError, SkeletonSequence, check_keypoint
 
 NUM_JOINTS = 18
 
@@ -25,7 +25,9 @@ def _load_json(path: Path) -> Any:
         return json.loads(path.read_bytes())
     except OSError as err:
         raise SkeletonError(f"{path}: cannot read: {err.strerror}") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+    except UnicodeDecodeError:
+        raise SkeletonError(f"{path}: not a text file (binary content)") from None
+    except json.JSONDecodeError as err:
         raise SkeletonError(f"{path}: not valid JSON: {err}") from None
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from skelgraph.data.sample import SkeletonError, SkeletonSequence, check_keypoint
+from skelgraph.data.sequence import SkeletonError, SkeletonSequence, check_keypoint
 
 
 def _load_pickle(path: Path) -> tuple[list[dict[str, Any]], dict[str, list[str]]]:

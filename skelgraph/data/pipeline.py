@@ -1,0 +1,233 @@
+r"""``skelgraph preprocess`` as a library call: read a source, label it, preprocess every sample,
+write one HDF5 file and a report of what could not be read.
+
+:func:`preprocess_to_h5` runs, per item of the :class:`~skelgraph.data.sources.Source` (in this
+process or a pool of reader processes): load (joints mapped by name if asked) -> labels
+(:mod:`skelgraph.data.labels`: the class, or one sample per labelled segment) ->
+:func:`~skelgraph.data.preprocess.preprocess_sequence` -> cut to ``max_frames``. Items that fail
+are skipped and listed with the reason in ``OUT.report.txt`` (written in every case, also when
+nothing could be read), or stop the run with ``strict``.
+"""
+from __future__ import annotations
+
+import contextlib
+import functools
+import multiprocessing as mp
+import sys
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from skelgraph.data.h5 import write_h5
+from skelgraph.data.labels import LabelTable, apply_labels, labels_from_names, read_label_file
+from skelgraph.data.preprocess import preprocess_sequence
+from skelgraph.data.sequence import SkeletonError, SkeletonSequence, printable
+from skelgraph.data.sources import SINGLE_PERSON_KINDS, ReadOptions, Source, item_stem, open_source
+from skelgraph.data.splits import STANDARD_SPLITS, read_split_file
+from skelgraph.graph.layouts import Layout
+
+NUM_FAILURES_SHOWN = 3  # failures named in the error when nothing could be read
+
+
+@dataclass(frozen=True)
+class PreprocessOptions:
+    r"""What :func:`preprocess_to_h5` does besides reading (every field has the CLI's default).
+
+    Args:
+        max_persons: Persons kept per sample; ``None``: the most any sample has when the source
+            knows it beforehand (numpy), else 1 for single-person kinds and 2 for the others.
+        max_frames: Frames kept per sample (after the other steps); ``None``: all.
+        center, align, drop_empty: The steps of :func:`preprocess_sequence`.
+        exclude: Sample names (file stems) to skip.
+        split_file: Your own splits (replaces the dataset's standard ones).
+        label_pattern: A regular expression with a ``(?P<class>...)`` group on sample names.
+        label_file: A label file (sample name -> class, or segments).
+        workers: Reader processes (0: read in this process).
+        strict: Stop at the first file that cannot be read.
+    """
+
+    max_persons: int | None = None
+    max_frames: int | None = None
+    center: bool = True
+    align: bool = True
+    drop_empty: bool = True
+    exclude: frozenset[str] = frozenset()
+    split_file: Path | None = None
+    label_pattern: str | None = None
+    label_file: Path | None = None
+    workers: int = 0
+    strict: bool = False
+
+
+@dataclass
+class PreprocessReport:
+    r"""What a run did. ``failures`` are ``(item or sample name, reason)`` pairs; ``notes`` are
+    lines about the whole run (labels not used, joints dropped...)."""
+
+    out: Path
+    report_path: Path
+    written: int
+    failures: list[tuple[str, str]] = field(default_factory=list)
+    excluded: int = 0
+    unlabelled: int = 0
+    seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+
+def _load_one(item: Any, load: Callable[[Any], SkeletonSequence], item_name: Callable[[Any], str],
+              layout: Layout, options: dict[str, Any], labels: LabelTable | None,
+              max_frames: int | None) -> list[tuple[str, SkeletonSequence | str]]:
+    r"""Worker: read, label and preprocess one item; ``(name, sequence)`` or ``(name, error)`` per
+    sample it gives. Takes the source's pieces, not the source, so a pool does not pickle every
+    item list per task."""
+    name = item_name(item)
+    try:
+        seq = load(item)
+        pieces = apply_labels(seq, labels) if labels is not None else [seq]
+    except (SkeletonError, OSError, ValueError, KeyError, EOFError, IndexError) as err:
+        return [(name, _reason(err))]
+    out: list[tuple[str, SkeletonSequence | str]] = []
+    for piece in pieces:
+        if isinstance(piece, str):
+            out.append((name, piece))
+            continue
+        try:
+            result = preprocess_sequence(piece, layout, **options)
+        except (SkeletonError, ValueError, IndexError) as err:
+            out.append((name, _reason(err)))
+            continue
+        if max_frames is not None:
+            result.keypoint = result.keypoint[:, :max_frames]
+            if result.score is not None:
+                result.score = result.score[:, :max_frames]
+        out.append((name, result))
+    return out
+
+
+def _reason(err: BaseException) -> str:
+    message = str(err) or type(err).__name__
+    return printable(message if isinstance(err, SkeletonError) else f"{type(err).__name__}: {message}")
+
+
+def build_labels(source: Source, names: list[str], options: PreprocessOptions) -> LabelTable | None:
+    """The label table a run uses (pattern on the sample names, or a label file), or None."""
+    if options.label_pattern is not None and options.label_file is not None:
+        raise SkeletonError("give labels by a name pattern or by a label file, not both")
+    if options.label_pattern is not None:
+        if source.kind == "pyskl":
+            raise SkeletonError("a pyskl pickle names its samples inside the file: label it with a label file")
+        return labels_from_names(options.label_pattern, names)
+    if options.label_file is not None:
+        return read_label_file(options.label_file)
+    return None
+
+
+def preprocess_to_h5(kind: str, src: str | Path, out: str | Path, *, layout: str | Path | Layout | None = None,
+                     read: ReadOptions = ReadOptions(), options: PreprocessOptions = PreprocessOptions(),
+                     progress: Callable[[Iterable[Any], int, str], Iterable[Any]] | None = None,
+                     command: str | None = None) -> PreprocessReport:
+    r"""Reads the ``kind`` dataset at ``src`` into the HDF5 file ``out`` (see the module docstring).
+
+    ``progress(iterable, total, description)`` wraps the per-item results (e.g. a tqdm bar);
+    ``command`` is recorded in the provenance.
+
+    Raises:
+        SkeletonError: the source cannot be opened, labels cannot be read, a file fails with
+            ``strict``, or no sample could be written (the report is written first and the
+            message names the first failures).
+    """
+    src, out = Path(src), Path(out)
+    start = time.perf_counter()
+    source = open_source(kind, src, layout=layout, options=read)
+    names = source.names()
+    keep = [i for i, name in enumerate(names) if name not in options.exclude]
+    items = [source.items[i] for i in keep]
+    labels = build_labels(source, [names[i] for i in keep], options)
+    splits: Any = source.splits or STANDARD_SPLITS.get(kind)
+    if options.split_file is not None:
+        splits = read_split_file(options.split_file)
+    max_persons = options.max_persons or source.num_persons or (1 if kind in SINGLE_PERSON_KINDS else 2)
+    steps = dict(max_persons=max_persons, drop_empty=options.drop_empty, center=options.center,
+                 align=options.align)  # align_3d is a no-op without spine/shoulders or for 2D data
+    report = PreprocessReport(out=out, report_path=out.with_name(out.name + ".report.txt"), written=0,
+                              excluded=len(source.items) - len(items))
+    if labels is not None:
+        report.notes += _label_notes(labels, [names[i] for i in keep])
+    align = options.align
+    if align and (source.layout.spine is None or source.layout.shoulders is None):
+        align = False  # recorded as not done: nothing to align to
+        report.notes.append(f"3D alignment skipped: layout {source.layout.name!r} has no spine/shoulders (add "
+                            f"spine = [bottom, top] and shoulders = [left, right] to a layout .toml)")
+    if source.mapped and source.mapped["dropped"]:
+        report.notes.append(f"joints left out (no match in {source.mapped['to']}): "
+                            f"{', '.join(source.mapped['dropped'])}")
+
+    def good_samples() -> Iterator[SkeletonSequence]:
+        load = functools.partial(_load_one, load=source.load, item_name=source.item_name, layout=source.layout,
+                                 options=steps, labels=labels, max_frames=options.max_frames)
+        with contextlib.ExitStack() as stack:
+            if options.workers > 0:
+                pool = stack.enter_context(mp.get_context("spawn").Pool(options.workers))
+                results: Iterable[Any] = pool.imap(load, items, chunksize=8)
+            else:
+                results = map(load, items)
+            if progress is not None:
+                results = progress(results, len(items), f"preprocess {kind}")
+            for pieces in results:
+                for name, result in pieces:
+                    if isinstance(result, str):
+                        if options.strict:
+                            raise SkeletonError(result if result.startswith(name) else f"{name}: {result}")
+                        report.failures.append((name, result))
+                        continue
+                    if result.label < 0 and labels is not None:
+                        report.unlabelled += 1
+                    if provenance["align"] and result.keypoint.shape[-1] != 3:  # written by write_h5 at the end
+                        provenance["align"] = False
+                        report.notes.append(f"3D alignment skipped: the data has {result.keypoint.shape[-1]} "
+                                            f"channels, not 3")
+                    yield result
+
+    provenance = dict(
+        source=str(src.resolve()), kind=kind, command=command or " ".join(sys.argv), max_persons=max_persons,
+        center=options.center, center_per_frame=True, align=align, drop_empty=options.drop_empty,
+        max_frames=options.max_frames, excluded=report.excluded,
+        labels=labels.source if labels is not None else None,
+        joints_mapped=source.mapped, source_joints=list(source.joint_names) if source.joint_names else None)
+    try:
+        report.written = write_h5(out, good_samples(), layout=source.layout, num_persons=max_persons,
+                                  class_names=list(labels.class_names) if labels is not None else source.class_names,
+                                  splits=splits, provenance=provenance)
+    except SkeletonError as err:
+        if report.written == 0 and report.failures and "no samples to write" in str(err):
+            report.seconds = time.perf_counter() - start
+            write_report(report, kind, src)
+            shown = "; ".join(f"{item_stem(n)}: {r.removeprefix(n + ': ')}"
+                              for n, r in report.failures[:NUM_FAILURES_SHOWN])
+            raise SkeletonError(f"{out}: no sample could be read ({len(report.failures)} failed; first: {shown}); "
+                                f"see {report.report_path}") from None
+        raise
+    report.seconds = time.perf_counter() - start
+    write_report(report, kind, src)
+    return report
+
+
+def _label_notes(labels: LabelTable, names: list[str]) -> list[str]:
+    """Report lines about label rows that name no sample (a typo, or the wrong folder)."""
+    used = {labels.key_for(n) for n in names}
+    unused = [key for key in labels.entries if key not in used]
+    if not unused:
+        return []
+    shown = ", ".join(unused[:5]) + (", ..." if len(unused) > 5 else "")
+    return [f"{len(unused)} name(s) in the {labels.source} match no sample: {shown}"]
+
+
+def write_report(report: PreprocessReport, kind: str, src: Path) -> None:
+    r"""``OUT.report.txt``: a summary line, one ``name<TAB>reason`` line per failure, ``#`` notes."""
+    lines = [f"# skelgraph preprocess {kind} {src}: {report.written} written, {len(report.failures)} failed, "
+             f"{report.excluded} excluded, {report.unlabelled} unlabelled, {report.seconds:.1f} s"]
+    lines += [f"{name}\t{reason.removeprefix(name + ': ')}" for name, reason in report.failures]
+    lines += [f"# {note}" for note in report.notes]
+    report.report_path.write_text("\n".join(lines) + "\n")
