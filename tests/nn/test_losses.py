@@ -1,6 +1,10 @@
 import torch
 
-from skelgraph.nn.losses import edge_reconstruction_loss, masked_sce_loss, sce_loss
+import pytest
+
+from skelgraph.nn.losses import (
+    edge_reconstruction_loss, masked_sce_loss, normalized_l1_loss, normalized_mse_loss, reconstruction_loss, sce_loss,
+)
 
 
 def test_sce_loss_is_zero_for_perfect_reconstruction():
@@ -41,3 +45,43 @@ def test_masked_sce_loss_skips_all_zero_targets():
 
 def test_edge_reconstruction_loss_is_small_for_confident_correct_logits():
     assert edge_reconstruction_loss(torch.full((3,), 20.0), torch.full((4,), -20.0)).item() < 1e-6
+
+
+def test_normalized_mse_hand_computed():
+    x = torch.tensor([[1.0, 1.0], [1.0, 1.0]])  # mean square 1
+    x_hat = torch.tensor([[2.0, 1.0], [1.0, 1.0]])  # one error of 1 in 4 entries
+    assert normalized_mse_loss(x, x_hat).item() == 0.25
+
+
+def test_normalized_l1_sees_magnitude_where_sce_does_not():
+    x = torch.tensor([[1.0, 0.0], [0.0, 2.0]])
+    assert sce_loss(x, 3 * x).item() == 0.0
+    assert normalized_l1_loss(x, 3 * x).item() == 2.0  # |2x| / |x|
+
+
+def test_normalizers_carry_no_gradient():
+    x = torch.tensor([[1.0, 2.0]], requires_grad=True)
+    x_hat = torch.zeros(1, 2, requires_grad=True)
+    normalized_mse_loss(x, x_hat).backward()
+    torch.testing.assert_close(x_hat.grad, -2 * x.detach() / 2 / 2.5)  # d/dx_hat mean(e^2) / 2.5
+
+
+def test_reconstruction_loss_counts_selected_entries_only():
+    x = torch.tensor([[[1.0, 0.0]], [[0.0, 3.0]]])
+    x_hat = torch.tensor([[[0.0, 0.0]], [[5.0, 5.0]]])
+    select = torch.tensor([[True], [False]])
+    assert reconstruction_loss(x, x_hat, select, "mse").item() == 1.0
+    assert reconstruction_loss(x, x_hat, select, "l1").item() == 1.0
+
+
+def test_reconstruction_loss_sce_skips_zero_targets_but_mse_keeps_them():
+    x = torch.tensor([[[1.0, 0.0]], [[0.0, 0.0]]])  # a zero motion is a valid target for mse
+    x_hat = torch.tensor([[[1.0, 0.0]], [[1.0, 0.0]]])
+    select = torch.ones(2, 1, dtype=torch.bool)
+    assert reconstruction_loss(x, x_hat, select, "sce").item() == 0.0
+    assert reconstruction_loss(x, x_hat, select, "mse").item() == 1.0  # mean err^2 0.25 / mean x^2 0.25
+
+
+def test_reconstruction_loss_rejects_unknown_names():
+    with pytest.raises(ValueError, match="sce, mse, l1"):
+        reconstruction_loss(torch.ones(1, 1, 2), torch.ones(1, 1, 2), torch.ones(1, 1, dtype=torch.bool), "huber")

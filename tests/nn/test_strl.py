@@ -23,11 +23,12 @@ def _model(**kwargs) -> STRLClassifier:
     return STRLClassifier(3, K, hidden_channels=D, max_frames=T, **kwargs)
 
 
-def _checkpoint(hidden: int = D, layout=NTU, in_channels: int = 3) -> dict:
+def _checkpoint(hidden: int = D, layout=NTU, in_channels: int = 3, **encoder) -> dict:
     torch.manual_seed(1)
-    mae = SkeletonMAE(in_channels, hidden)
+    mae = SkeletonMAE(in_channels, hidden, **encoder)
+    config = {"hidden_channels": hidden, "enc_layers": 3, "conv": "gin"} | {k: v for k, v in encoder.items()}
     return {"kind": "skeletonmae", "model": mae.state_dict(), "in_channels": in_channels,
-            "config": {"hidden_channels": hidden, "enc_layers": 3, "conv": "gin"}, "layout": layout.to_json()}
+            "config": config, "layout": layout.to_json()}
 
 
 @pytest.mark.parametrize("num_persons", [1, 2])
@@ -139,3 +140,30 @@ def test_per_layer_temporal_conv_follows_every_strl_layer():
 def test_unknown_temporal_placement_is_rejected():
     with pytest.raises(ValueError, match="temporal must be"):
         _model(temporal="everywhere")
+
+
+def test_from_pretrained_takes_features_and_temporal_kernel_from_the_checkpoint():
+    state = _checkpoint(features=("position", "motion"), temporal_kernel=3)
+    model, report = STRLClassifier.from_pretrained(state, K, max_frames=T)
+    assert model.feature_names == ("position", "motion") and model.temporal_kernel == 3
+    assert model.embed.weight.shape == (D, 6)
+    assert any(name.startswith("encoder_temporal.") for name in report.loaded)
+    torch.testing.assert_close(model.encoder_temporal[0].conv.weight, state["model"]["encoder_temporal.0.conv.weight"])
+    assert model(Batch.from_data_list([_sample(1), _sample(2, 1)])).shape == (2, K)
+
+
+def test_other_features_fail_clearly():
+    with pytest.raises(PretrainedMismatchError, match="input features"):
+        STRLClassifier.from_pretrained(_checkpoint(features=("position", "motion")), K, features=("position",))
+
+
+def test_old_checkpoints_mean_the_papers_encoder():
+    model, _ = LinearProbe.from_pretrained(_checkpoint(), K)  # no features / temporal_kernel in its config
+    assert model.feature_names == ("position",) and model.encoder_temporal is None
+
+
+def test_linear_probe_keeps_a_temporal_encoder_frozen():
+    probe = LinearProbe(3, K, hidden_channels=D, temporal_kernel=3)
+    assert not any(p.requires_grad for p in probe.encoder_temporal.parameters())
+    probe.train()
+    assert not probe.encoder_temporal.training

@@ -57,3 +57,12 @@ def test_assignments_are_read_as_toml_values():
 def test_malformed_assignment_is_an_error(item):
     with pytest.raises(ConfigError, match="KEY=VALUE"):
         parse_assignments([item])
+
+
+def test_features_and_targets_are_checked_names():
+    config = load_config(PretrainConfig, None, features=["position", "motion"], targets=["motion"], loss="mse")
+    assert config.features == ("position", "motion") and config.targets == ("motion",)
+    with pytest.raises(ConfigError, match="features must be one of"):
+        load_config(PretrainConfig, None, features=["velocity"])
+    with pytest.raises(ConfigError, match="targets must be one of"):
+        load_config(PretrainConfig, None, targets=["trajectory"])

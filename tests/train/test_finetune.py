@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from skelgraph.cli import main
 from skelgraph.data.synth_file import write_synthetic
 from skelgraph.train.config import FinetuneConfig, PretrainConfig, load_config
-from skelgraph.nn.strl import STRLClassifier
+from skelgraph.nn.strl import PretrainedMismatchError, STRLClassifier
 from skelgraph.train.finetune import finetune, load_finetuned, param_groups
 from skelgraph.train.common import RunDirError
 from skelgraph.train.pretrain import pretrain
@@ -176,6 +176,31 @@ def test_cli_knn_of_an_encoder(synth_file, pretrained, tmp_path, source):
     assert result.exit_code == 0, result.output
     assert "k-NN (k=3, weighted)" in result.output
     assert json.loads((tmp_path / "knn" / "metrics.json").read_text())["protocol"] == "knn"
+
+
+def test_random_encoder_baseline_takes_the_pretrained_architecture(synth_file, tmp_path):
+    config = load_config(PretrainConfig, None, epochs=1, batch_size=16, base_batch_size=16, num_frames=16,
+                         hidden_channels=8, split="train", features=["position", "motion"], temporal_kernel=3)
+    pretrain(config, synth_file, tmp_path / "pre", progress=False)
+    result = CliRunner().invoke(main, ["evaluate", str(tmp_path / "knn"), str(synth_file), "--split", "test",
+                                       "--train-split", "train", "--knn", "3", "--init", "none",
+                                       "--pretrained", str(tmp_path / "pre")])
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((tmp_path / "knn" / "metrics.json").read_text())
+    assert metrics["model"] == "random encoder" and metrics["pretrained"] == str(tmp_path / "pre")
+
+
+def test_finetune_with_motion_features_from_scratch_and_pretrained(synth_file, tmp_path):
+    pre_cfg = load_config(PretrainConfig, None, epochs=1, batch_size=16, base_batch_size=16, num_frames=16,
+                          hidden_channels=16, split="train", features=["position", "motion"],
+                          targets=["position", "motion"], loss="mse")
+    pretrain(pre_cfg, synth_file, tmp_path / "pre", progress=False)
+    finetune(_config(epochs=1, features=("position", "motion")), synth_file, tmp_path / "ft",
+             pretrained=tmp_path / "pre", progress=False)
+    model, _ = load_finetuned(tmp_path / "ft")
+    assert model.feature_names == ("position", "motion")
+    with pytest.raises(PretrainedMismatchError, match="input features"):
+        finetune(_config(epochs=1), synth_file, tmp_path / "ft2", pretrained=tmp_path / "pre", progress=False)
 
 
 def test_cli_width_mismatch_is_one_line(synth_file, pretrained, tmp_path):

@@ -53,6 +53,26 @@ def test_body_part_mask_per_frame_draws_each_frame(sample):
     assert not all(torch.equal(keep[:, 0], keep[:, t]) for t in range(1, keep.size(1)))
 
 
+def test_body_part_mask_span_hides_parts_over_whole_spans_of_frames(sample):
+    keep = BodyPartMask(per_frame=True, span=3, generator=gen(3))(sample).keep_mask  # T = 8: spans 3, 3, 2
+    assert keep.shape == (sample.num_nodes, 8)
+    for start, stop in ((0, 3), (3, 6), (6, 8)):
+        assert all(torch.equal(keep[:, start], keep[:, t]) for t in range(start, stop))
+        assert len(hidden_groups(sample, keep[:, start])) == 4
+    assert not (torch.equal(keep[:, 0], keep[:, 3]) and torch.equal(keep[:, 3], keep[:, 6]))
+
+
+def test_random_joint_mask_span(sample):
+    keep = RandomJointMask(0.4, per_frame=True, span=4, generator=gen(1))(sample).keep_mask
+    assert torch.equal(keep[:, 0], keep[:, 3]) and torch.equal(keep[:, 4], keep[:, 7])
+    assert int((~keep[:, 0]).sum()) == 2 * 10
+
+
+def test_span_must_be_positive():
+    with pytest.raises(ValueError, match="span"):
+        BodyPartMask(per_frame=True, span=0)
+
+
 def test_same_seed_same_mask_different_seed_different(sample):
     def draw(seed):
         return BodyPartMask(generator=gen(seed))(sample).keep_mask
