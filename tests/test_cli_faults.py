@@ -254,6 +254,13 @@ def test_foreign_hdf5_file(tmp_path):
     one_line_error(run("info", foreign), "other.h5: not a skelgraph dataset (missing keypoint")
 
 
+def test_truncated_dataset_file(data, tmp_path):
+    cut = tmp_path / "cut.h5"
+    cut.write_bytes(data.read_bytes()[:50_000])
+    error = one_line_error(run("info", cut), "cut.h5: not a readable HDF5 file (truncated: was it written completely?)")
+    assert "sblock" not in error
+
+
 def test_unwritable_output_place(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("x")

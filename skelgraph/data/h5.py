@@ -198,8 +198,11 @@ class H5Skeletons:
         if self._file is None or self._pid != os.getpid():
             try:
                 self._file = h5py.File(self.path, "r")
-            except OSError as err:
-                raise H5FormatError(f"{self.path}: not a readable HDF5 file (corrupt or truncated): {err}") from None
+            except OSError as err:  # h5py's text is HDF5 internals; keep only what a user can act on
+                text = str(err)
+                what = "truncated: was it written completely?" if "truncated" in text else \
+                    "not an HDF5 file" if "signature" in text else "corrupt or truncated"
+                raise H5FormatError(f"{self.path}: not a readable HDF5 file ({what})") from None
             self._pid = os.getpid()
             # dataset handles looked up once: a lookup costs as much as reading a small sample
             self._keypoint = self._file.get("keypoint")
