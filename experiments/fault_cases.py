@@ -84,6 +84,10 @@ def single_person_arrays(work: Path) -> None:
     skelgraph("preprocess numpy . o.h5", work)
 
 
+def truncated_dataset(work: Path) -> None:
+    (work / "cut.h5").write_bytes((work.parent / "s.h5").read_bytes()[:50_000])
+
+
 def labelled_bvh(work: Path) -> None:
     (work / "walk_1.bvh").write_text(BVH)
     (work / "labels.csv").write_text("walk_1,walk\n")
@@ -117,6 +121,7 @@ CASES = [
     (10, "preprocess: missing folder", None, "preprocess ntu missing_dir o.h5"),
     (10, "unknown option", None, "info ../s.h5 --bogus"),
     (11, "preprocess: binary garbage", lambda w: ntu_files(w, os.urandom(3000)), "preprocess ntu raw o.h5"),
+    (11, "info: a truncated dataset file", truncated_dataset, "info cut.h5"),
     (11, "info: a foreign HDF5 file", lambda w: h5py.File(w / "other.h5", "w").close(), "info other.h5"),
     (11, "preprocess: output under a file", lambda w: (w / "file").write_text("x"),
      f"preprocess ntu {ONE_NTU} file/o.h5"),
