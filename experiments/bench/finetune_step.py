@@ -108,21 +108,24 @@ def make_side(finetune_module: ModuleType, config: Any, in_channels: int, num_cl
     return model.train(), optimizer
 
 
-def forward_backward(model: torch.nn.Module, batch: Any, criterion: Any) -> tuple[torch.Tensor, torch.Tensor]:
+def forward_backward(model: torch.nn.Module, batch: Any, criterion: Any,
+                     amp: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
     model.zero_grad(set_to_none=True)
-    logits = model(batch)
-    loss = criterion(logits, batch.y.view(-1))
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=amp):  # as the trainer's `amp = true` on a CPU
+        logits = model(batch)
+    loss = criterion(logits.float(), batch.y.view(-1))
     loss.backward()
     return logits.detach(), loss.detach()
 
 
-def equivalence(base: torch.nn.Module, cand: torch.nn.Module, batch: Any, criterion: Any) -> dict[str, float]:
+def equivalence(base: torch.nn.Module, cand: torch.nn.Module, batch: Any, criterion: Any,
+                amp: bool = False) -> dict[str, float]:
     """Largest differences of logits, loss and parameter gradients on the same batch and weights,
     relative to the largest magnitude of the baseline's value (for gradients: the largest
     gradient entry of any parameter, since some parameters, e.g. a bias before a BatchNorm,
     have a true gradient of zero and only rounding noise to compare)."""
     lb, sb = forward_backward(base, batch.clone(), criterion)
-    lc, sc = forward_backward(cand, batch.clone(), criterion)
+    lc, sc = forward_backward(cand, batch.clone(), criterion, amp)
     cand_params = dict(cand.named_parameters())
     grads = [(p.grad, cand_params[name].grad) for name, p in base.named_parameters() if p.grad is not None]
     scale = max(float(a.abs().max()) for a, _ in grads)
@@ -142,6 +145,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--amp", action="store_true", help="the candidate runs under bf16 autocast")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -168,26 +172,27 @@ def main() -> None:
     base, base_opt = make_side(base_finetune, config, channels, classes, None)
     cand, cand_opt = make_side(cand_finetune, config, channels, classes, base.state_dict())
     criterion = torch.nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
-    check = equivalence(base, cand, batches[0], criterion)
+    check = equivalence(base, cand, batches[0], criterion, args.amp)
 
-    def step(model: torch.nn.Module, optimizer: Any) -> Any:
+    def step(model: torch.nn.Module, optimizer: Any, amp: bool) -> Any:
         def run(i: int) -> None:
-            forward_backward(model, batches[1 + i], criterion)
+            forward_backward(model, batches[1 + i], criterion, amp)
             optimizer.step()
         return run
 
     load_before = os.getloadavg()[0]
-    times = paired_times({"baseline": step(base, base_opt), "candidate": step(cand, cand_opt)}, args.pairs,
-                         args.warmup)
+    times = paired_times({"baseline": step(base, base_opt, False), "candidate": step(cand, cand_opt, args.amp)},
+                         args.pairs, args.warmup)
     wall, cpu = times.summary("baseline", "candidate"), times.summary("baseline", "candidate", "cpu")
     shape = f"N={batches[0].num_nodes} nodes, T={batches[0].x.size(1)}, batch {batches[0].num_graphs}"
-    report = {"baseline": args.baseline, "candidate": "working tree", "config": str(args.config),
+    report = {"baseline": args.baseline, "candidate": "working tree" + (" (bf16 autocast)" if args.amp else ""), "config": str(args.config),
               "data": str(args.data) if args.data else f"synthetic {args.synthetic}", "shape": shape,
               "conv": config.conv, "threads": torch.get_num_threads(), "pairs": args.pairs,
               "load_average_1min_before": load_before, "equivalence": check,
               "median_s": {k: times.median(k) for k in times.wall}, "speedup_wall": wall.to_dict(),
               "speedup_cpu": cpu.to_dict(), "wall_s": times.wall, "cpu_s": times.cpu}
-    print(f"{shape}, conv {config.conv}, {torch.get_num_threads()} thread(s), {args.pairs} pairs, "
+    print(f"{shape}, conv {config.conv}{', candidate under bf16 autocast' if args.amp else ''}, "
+          f"{torch.get_num_threads()} thread(s), {args.pairs} pairs, "
           f"load average {load_before:.1f} before")
     print(f"equivalence on the first batch (max |diff| / max |value|): logits {check['logits']:.1e}, "
           f"loss {check['loss']:.1e}, gradients {check['grad_max']:.1e} (of the largest gradient entry)")
