@@ -20,6 +20,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from skelgraph import __version__
+from skelgraph.threads import apply_default_threads, current_choice
 
 KINDS = ("ntu", "pyskl", "kinetics", "nwucla", "bvh", "numpy")
 SINGLE_PERSON_KINDS = ("nwucla", "bvh")  # --max-persons defaults to 1 for these, 2 otherwise
@@ -49,6 +50,7 @@ def user_errors() -> Iterator[None]:
 @click.version_option(__version__, prog_name="skelgraph")
 def main() -> None:
     """Masked graph pre-training (SkeletonMAE) for skeleton action recognition, on PyTorch Geometric."""
+    apply_default_threads()  # torch threads from the free cores unless OMP_NUM_THREADS is set (skelgraph/threads.py)
 
 
 # ----------------------------------------------------------------------------- preprocess
@@ -594,7 +596,8 @@ def env() -> None:
                        ("platform", platform.platform()), ("torch", torch.__version__),
                        ("torch_geometric", torch_geometric.__version__), ("torch_scatter", scatter),
                        ("numpy", np.__version__), ("h5py", h5py.__version__), ("click", metadata.version("click")),
-                       ("matplotlib", mpl), ("cuda device", cuda), ("cpu threads", torch.get_num_threads())):
+                       ("matplotlib", mpl), ("cuda device", cuda),
+                       ("cpu threads", f"{torch.get_num_threads()}; chosen {current_choice().describe()}")):
         click.echo(f"{key:16s}{value}")
 
 
