@@ -429,8 +429,8 @@ def make_aggregate_step(batch: Batch, adj: Tensor, width: int, path: str, mode: 
     runs = {"fused": lambda: conv.propagate(adj_t, x=x), "plain": lambda: conv.propagate(batch.edge_index, x=x),
             "dense": lambda: conv.dense_aggregate(x, adj), "pyg-dense": lambda: dense_sum(x, adj)}
     if path.endswith("-noscatter"):
-        run = runs[path.removesuffix("-noscatter")]
-        runs[path] = lambda: _without_scatter(run)
+        base = runs[path.removesuffix("-noscatter")]  # its own name: `run` is rebound below
+        runs[path] = lambda: _without_scatter(base)
     if path not in runs:
         return None
     run = runs[path]

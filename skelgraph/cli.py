@@ -33,6 +33,7 @@ import click
 
 from skelgraph import __version__
 from skelgraph.data.sequence import printable
+from skelgraph.threads import apply_default_threads, current_choice
 
 #: (module, class) of every expected failure; subclasses count too (SourceError, LabelError, ...).
 USER_ERRORS = (
@@ -92,6 +93,7 @@ class InputPath(click.Path):
 @click.version_option(__version__, prog_name="skelgraph")
 def main() -> None:
     """Masked graph pre-training (SkeletonMAE) for skeleton action recognition, on PyTorch Geometric."""
+    apply_default_threads()  # torch threads from the free cores unless OMP_NUM_THREADS is set (skelgraph/threads.py)
 
 
 # ----------------------------------------------------------------------------- preprocess
@@ -629,7 +631,8 @@ def env() -> None:
                        ("platform", platform.platform()), ("torch", torch.__version__),
                        ("torch_geometric", torch_geometric.__version__), ("torch_scatter", scatter),
                        ("numpy", np.__version__), ("h5py", h5py.__version__), ("click", metadata.version("click")),
-                       ("matplotlib", mpl), ("cuda device", cuda), ("cpu threads", torch.get_num_threads())):
+                       ("matplotlib", mpl), ("cuda device", cuda),
+                       ("cpu threads", f"{torch.get_num_threads()}; chosen {current_choice().describe()}")):
         click.echo(f"{key:16s}{value}")
 
 

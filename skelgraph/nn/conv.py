@@ -31,11 +31,13 @@ from typing import Any, Callable
 import torch
 import torch.nn.functional as F
 from torch import Tensor
-from torch.nn import Linear, Parameter, PReLU, Sequential
+from torch.nn import Linear, Parameter, Sequential
 from torch_geometric.nn import MessagePassing
 from torch_geometric.nn.conv.gcn_conv import gcn_norm
 from torch_geometric.nn.inits import glorot, reset, zeros
 from torch_geometric.utils import add_remaining_self_loops, remove_self_loops, softmax, spmm, to_torch_csr_tensor
+
+from skelgraph.nn.activation import FastPReLU
 
 ROOT, CENTRIPETAL, CENTRIFUGAL = 0, 1, 2
 
@@ -159,7 +161,7 @@ class SkeletonGINConv(MessagePassing):
     def __init__(self, in_channels: int, out_channels: int, eps: float = 0.0, fused: bool = True) -> None:
         super().__init__(aggr="add", node_dim=0)  # node_dim=0: messages move between joints, never frames
         self.in_channels, self.out_channels, self.eps, self.fused = in_channels, out_channels, eps, fused
-        self.mlp = Sequential(Linear(in_channels, out_channels), PReLU(), Linear(out_channels, out_channels))
+        self.mlp = Sequential(Linear(in_channels, out_channels), FastPReLU(), Linear(out_channels, out_channels))
         self._cache = AdjacencyCache()
         self.reset_parameters()
 
@@ -170,12 +172,20 @@ class SkeletonGINConv(MessagePassing):
 
     def forward(self, x: Tensor, edge_index: Tensor, hop: Tensor | None = None) -> Tensor:
         if _is_dense_adjacency(edge_index):
-            return self.mlp((1 + self.eps) * x + self.dense_aggregate(x, edge_index))
+            return self.mlp(self._add_self(x, self.dense_aggregate(x, edge_index)))
         if self.fused and edge_index.layout == torch.strided:  # else: a ready sparse adj_t
             n = x.size(0)
             edge_index = self._cache.get((edge_index, n, x.dtype, x.device),
                                          lambda: csr_adjacency(edge_index, None, (n, n), x.dtype))
-        return self.mlp((1 + self.eps) * x + self.propagate(edge_index, x=x))  # [N, T, C_out]
+        return self.mlp(self._add_self(x, self.propagate(edge_index, x=x)))  # [N, T, C_out]
+
+    def _add_self(self, x: Tensor, aggregated: Tensor) -> Tensor:
+        r"""``(1 + eps) x + aggregated``, written into ``aggregated`` (a fresh tensor that no
+        backward reads) and without the product when ``eps = 0``: each saves a pass over
+        ``[N, T, C]``."""
+        if aggregated.dtype != x.dtype:  # autocast: the sum takes the wider type, as ``x + agg`` does
+            return aggregated + x * (1 + self.eps)
+        return aggregated.add_(x, alpha=1 + self.eps) if self.eps else aggregated.add_(x)
 
     def message(self, x_j: Tensor) -> Tensor:  # [E, T, C_in]
         return x_j
@@ -235,7 +245,8 @@ class SkeletonGCNConv(MessagePassing):
             n = x.size(0)
             ei, norm = self._cache.get((edge_index, n), lambda: gcn_norm(edge_index, None, n, add_self_loops=True))
             if self.fused:  # one propagate call per class: PyG builds propagate's signature from it
-                ei = self._csr_cache.get((ei, n, x.dtype), lambda: csr_adjacency(ei, norm, (n, n), x.dtype))
+                # in h's dtype, not x's: under autocast the product runs on lin's lower-precision output
+                ei = self._csr_cache.get((ei, n, h.dtype), lambda: csr_adjacency(ei, norm, (n, n), h.dtype))
             out = self.propagate(ei, x=h, norm=norm)
         return out if self.bias is None else out + self.bias
 
@@ -415,7 +426,8 @@ class SkeletonSTGCNConv(MessagePassing):
             ei, norm = self._cache.get((edge_index, hop, n), build)
             h = h.view(self.num_subsets * n, t, -1)
             if self.fused:  # one propagate call per class: PyG builds propagate's signature from it
-                ei = self._csr_cache.get((ei, n, x.dtype), lambda: csr_adjacency(ei, norm, (3 * n, n), x.dtype))
+                # in h's dtype, not x's: under autocast the product runs on the matmul's lower-precision output
+                ei = self._csr_cache.get((ei, n, h.dtype), lambda: csr_adjacency(ei, norm, (3 * n, n), h.dtype))
             out = self.propagate(ei, x=h, norm=norm, size=(self.num_subsets * n, n))
         return out if self.bias is None else out + self.bias
 

@@ -2,9 +2,17 @@ r"""The encoder :math:`G_E` that SkeletonMAE pre-trains and the classifiers reus
 
 ``G_E`` = input features (:mod:`skelgraph.nn.features`) -> ``embed`` ``Linear(C_f, D)`` ->
 ``enc_layers`` graph convolutions, each followed by PReLU and, optionally, a depthwise temporal
-convolution (:mod:`skelgraph.nn.temporal`). :class:`EncoderMixin` builds it under the same
-parameter names (``embed``, ``encoder``, ``encoder_act``, ``encoder_temporal``) in every model,
-so a pre-training state dict maps onto a classifier key for key.
+convolution (:class:`TemporalMixing`). :class:`EncoderMixin` builds it under the same parameter
+names (``embed``, ``encoder``, ``encoder_act``, ``encoder_temporal``) in every model, so a
+pre-training state dict maps onto a classifier key for key.
+
+The temporal layer. SkeletonMAE's encoder, as the paper describes it, is frame-wise: its graph
+convolutions mix joints, never frames. :class:`TemporalMixing` after each graph convolution lets
+every joint see its own neighbourhood in time (the role of ST-GCN's temporal convolution), so a
+masked joint can be rebuilt from the frames around it and the encoder's features carry motion.
+It is depthwise (one ``kernel_size`` filter per channel; the next graph convolution's MLP mixes
+channels), which keeps it cheap next to the graph convolution: ``D * kernel_size`` weights per
+layer.
 
 Shapes: N nodes (a node is one person's joint), T frames, C coordinate channels, C_f = C times
 the number of input features, D hidden channels.
@@ -15,14 +23,53 @@ from collections.abc import Sequence
 from typing import Any
 
 from torch import Tensor
-from torch.nn import Linear, ModuleList, PReLU
+from torch.nn import Conv1d, Linear, Module, ModuleList
 from torch_geometric.data import Data
 
+from skelgraph.nn.activation import FastPReLU as PReLU  # torch's PReLU, same weights, faster backward
 from skelgraph.nn.conv import make_conv
 from skelgraph.nn.features import center_nodes, check_features, skeleton_features
-from skelgraph.nn.temporal import make_temporal
 
 ENCODER_PREFIXES = ("embed.", "encoder.", "encoder_act.", "encoder_temporal.")  # G_E's parameters
+
+
+class TemporalMixing(Module):
+    r"""``h + DepthwiseConv1d_k(h)`` along the frames of every node, zero-padded at both ends
+    (the output has as many frames as the input).
+
+    Args:
+        channels (int): ``D``.
+        kernel_size (int): Frames seen by one filter (odd). (default: ``5``)
+
+    Example:
+        >>> import torch
+        >>> TemporalMixing(8, 3)(torch.randn(4, 10, 8)).shape
+        torch.Size([4, 10, 8])
+    """
+
+    def __init__(self, channels: int, kernel_size: int = 5) -> None:
+        super().__init__()
+        if kernel_size < 1 or kernel_size % 2 == 0:
+            raise ValueError(f"temporal kernel_size must be odd and positive, got {kernel_size}")
+        self.channels, self.kernel_size = channels, kernel_size
+        self.conv = Conv1d(channels, channels, kernel_size, padding=kernel_size // 2, groups=channels)
+
+    def reset_parameters(self) -> None:
+        self.conv.reset_parameters()
+
+    def forward(self, h: Tensor) -> Tensor:
+        return h + self.conv(h.transpose(1, 2)).transpose(1, 2)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.channels}, kernel_size={self.kernel_size})"
+
+
+def make_temporal(num_layers: int, channels: int, kernel_size: int) -> ModuleList | None:
+    r"""One :class:`TemporalMixing` per encoder layer, or ``None`` for ``kernel_size == 0`` (the
+    paper's frame-wise encoder)."""
+    if kernel_size == 0:
+        return None
+    return ModuleList(TemporalMixing(channels, kernel_size) for _ in range(num_layers))
 
 
 def graph_centers(data: Data, features: Sequence[str]) -> Tensor | None:

@@ -12,10 +12,11 @@ from typing import Any
 
 import torch
 from torch import Tensor
-from torch.nn import Linear, Module, ModuleList, Parameter, PReLU, Sequential
+from torch.nn import Linear, Module, ModuleList, Parameter, Sequential
 from torch_geometric.data import Data
 from torch_geometric.nn.inits import reset
 
+from skelgraph.nn.activation import FastPReLU as PReLU  # torch's PReLU, same weights, faster backward
 from skelgraph.nn.conv import make_conv
 from skelgraph.nn.encoder import EncoderMixin, graph_centers
 from skelgraph.nn.features import check_features, frame_present, skeleton_features

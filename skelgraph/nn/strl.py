@@ -20,14 +20,18 @@ from pathlib import Path
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 from torch.nn import (BatchNorm1d, Conv1d, Dropout, Identity, LayerNorm, Linear, MaxPool1d, Module, ModuleList,
-                      Parameter, PReLU, ReLU, Sequential)
+                      Parameter, ReLU, Sequential)
 from torch_geometric.data import Data
 from torch_geometric.nn.inits import reset
 from torch_geometric.utils import scatter
 
+from skelgraph.nn.activation import FastPReLU as PReLU  # torch's PReLU, same weights, faster backward
 from skelgraph.nn.encoder import ENCODER_PREFIXES, EncoderMixin
+from skelgraph.nn.temporal import (batch_norm_last, can_fuse_batch_norms, linear_1x1, max_pool_time_last,
+                                   temporal_conv_last)
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +64,41 @@ def sum_pool_repeat(h: Tensor, group: Tensor) -> Tensor:
     r"""``Repeat(SumPool_joints(h))``: sums ``h`` ``[N, T, D]`` over the nodes of each group (one
     person of one graph) and gives every node its group's sum, ``[N, T, D]``."""
     return scatter(h, group, dim=0, reduce="sum")[group]
+
+
+def contiguous_group_size(group: Tensor) -> int | None:
+    r"""``V`` when ``group`` ``[N]`` is ``0, ..., 0, 1, ..., 1, ...``: consecutive runs of ``V``
+    nodes with ids ``0, 1, 2, ...`` (what ``skeleton_to_data`` and PyG batching give for equal
+    person slots per graph); else ``None``. Such groups pool with a ``view`` instead of a
+    scatter and broadcast instead of a gather.
+
+    Example:
+        >>> contiguous_group_size(torch.tensor([0, 0, 1, 1, 2, 2])), contiguous_group_size(torch.tensor([0, 1, 0]))
+        (2, None)
+    """
+    n = group.numel()
+    if n == 0:
+        return None
+    size = int((group == group[0]).sum())
+    if n % size or not torch.equal(group, torch.arange(n, device=group.device) // size):
+        return None
+    return size
+
+
+def sum_pool(h: Tensor, group: Tensor, size: int | None) -> Tensor:
+    r"""``SumPool_joints(h)``: ``[N, T, D]`` -> ``[G, T, D]``, one row per group id (``size``
+    from :func:`contiguous_group_size`, or ``None`` for any grouping)."""
+    if size is None:
+        return scatter(h, group, dim=0, reduce="sum")
+    return h.view(-1, size, *h.shape[1:]).sum(1)
+
+
+def add_repeated(h: Tensor, pooled: Tensor, group: Tensor, size: int | None) -> Tensor:
+    r"""``h + Repeat(pooled)``: ``h`` ``[N, T, D]`` plus row ``group[n]`` of ``pooled``
+    ``[G, T, D]`` for every node ``n`` (a broadcast when the groups are contiguous runs)."""
+    if size is None:
+        return h + pooled[group]
+    return (h.view(-1, size, *h.shape[1:]) + pooled.unsqueeze(1)).view_as(h)
 
 
 def global_pool(h: Tensor, batch: Tensor, num_graphs: int | None = None) -> Tensor:
@@ -118,9 +157,27 @@ class MultiScaleTemporalConv(Module):
         reset(self.branches)
 
     def forward(self, h: Tensor) -> Tensor:
+        if not self._fusable():
+            return self.reference_forward(h)
+        # the same maps on [N, T, D] (skelgraph.nn.temporal): all 1x1 convs as one product, the
+        # BatchNorms of one stage as one call, temporal convs as products over shifted frames
+        k = len(self.dilations)
+        z = batch_norm_last(linear_1x1(h, [b[0] for b in self.branches]), [b[1] for b in self.branches])
+        parts = z.split([b[0].out_channels for b in self.branches], dim=-1)
+        outs = [temporal_conv_last(F.relu(parts[i]), self.branches[i][3]) for i in range(k)]
+        outs.append(max_pool_time_last(F.relu(parts[k]), self.branches[k][3]))
+        out = batch_norm_last(torch.cat(outs, dim=-1), [b[4] for b in self.branches[:k + 1]])
+        return self.act(torch.cat([out, parts[-1]], dim=-1) + h)  # [N, T, D]
+
+    def reference_forward(self, h: Tensor) -> Tensor:
+        r"""The branches as ``torch.nn`` modules on ``[N, D, T]`` (what :meth:`forward` computes,
+        kept for tests and for module types the fused path does not know)."""
         z = h.transpose(1, 2)  # [N, D, T]: convs run along T
         out = torch.cat([branch(z) for branch in self.branches], dim=1)
         return self.act(out.transpose(1, 2) + h)  # [N, T, D]
+
+    def _fusable(self) -> bool:
+        return can_fuse_batch_norms([b[1] for b in self.branches] + [b[4] for b in self.branches[:-1]])
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.channels}, kernel_size={self.kernel_size}, dilations={self.dilations})"
@@ -217,7 +274,22 @@ class STRLClassifier(_PooledEncoderMixin, Module):
             torch.nn.init.zeros_(norm.weight)
 
     def strl_layer(self, i: int, h: Tensor, data: Data, group: Tensor) -> Tensor:
-        r"""STRL layer ``i``: ``[N, T, D] -> [N, T, D]`` (see step 2 of the class docs)."""
+        r"""STRL layer ``i``: ``[N, T, D] -> [N, T, D]`` (see step 2 of the class docs).
+
+        ``Linear_{2D->D}([H, Repeat(S)])`` is computed as ``H W_h^T + b + Repeat(S W_s^T)`` with
+        ``[W_h, W_s]`` the halves of the layer's weight: the same linear map, but the ``S`` half
+        runs on the ``G`` pooled rows instead of all ``N`` nodes, and the ``[N, T, 2D]``
+        concatenation is never built."""
+        g = self.run_encoder(h, data.edge_index, getattr(data, "hop", None))
+        size = contiguous_group_size(group)
+        lin = self.strl[i]
+        w_h, w_s = lin.weight.split(h.size(-1), dim=1)
+        z = add_repeated(F.linear(h, w_h, lin.bias), F.linear(sum_pool(g, group, size), w_s), group, size)
+        return h + self.strl_act[i](self.strl_norm[i](z))
+
+    def strl_layer_reference(self, i: int, h: Tensor, data: Data, group: Tensor) -> Tensor:
+        r"""STRL layer ``i`` computed literally as the class docs write it (concatenation, then
+        the ``2D -> D`` linear layer); what tests compare :meth:`strl_layer` with."""
         sm = sum_pool_repeat(self.run_encoder(h, data.edge_index, getattr(data, "hop", None)), group)
         return h + self.strl_act[i](self.strl_norm[i](self.strl[i](torch.cat([h, sm], dim=-1))))
 

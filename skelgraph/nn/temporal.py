@@ -1,54 +1,100 @@
-r"""The encoder's optional temporal layer: a depthwise convolution over frames.
+r"""Temporal layers run on the ``[N, T, C]`` layout (channels last) with the weights of
+``torch.nn`` modules built for ``[N, C, T]``.
 
-SkeletonMAE's encoder, as the paper describes it, is frame-wise: its graph convolutions mix
-joints, never frames. :class:`TemporalMixing` after each graph convolution lets every joint see
-its own neighbourhood in time (the role of ST-GCN's temporal convolution), so a masked joint can
-be rebuilt from the frames around it and the encoder's features carry motion. It is depthwise
-(one ``kernel_size`` filter per channel; the next graph convolution's MLP mixes channels), which
-keeps it cheap next to the graph convolution: ``D * kernel_size`` weights per layer.
+The STRL model keeps node features as ``[N, T, D]``; PyTorch's ``Conv1d``/``BatchNorm1d``/
+``MaxPool1d`` want ``[N, D, T]``. Transposing costs a copy in and out, and on the CPU
+``Conv1d``'s backward at these shapes (``N`` = batch x joints rows of a few dozen frames) is
+6x its forward. The functions here compute the same maps on ``[N, T, C]`` directly:
 
-Shapes: ``[N, T, D]`` in and out (a node is one person's joint, T frames, D channels).
+- a 1x1 convolution is a ``Linear`` over the last axis;
+- a temporal convolution of kernel ``k`` and dilation ``d`` is a ``Linear`` over the ``k``
+  shifted copies of the input laid side by side (``[N, T, k*C]``), one matrix product
+  forward and two backward;
+- batch normalisation of ``[N, T, C]`` over ``N`` and ``T`` is ``F.batch_norm`` of the
+  ``[N*T, C]`` view, and several ``BatchNorm1d`` applied to adjacent channel blocks run as one
+  call over their concatenated parameters and running statistics (written back after).
+
+Each function takes the modules whose parameters it uses, so state dicts stay those of the
+modules; :class:`~skelgraph.nn.strl.MultiScaleTemporalConv` tests the results against the
+modules applied as usual.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
 from torch import Tensor
-from torch.nn import Conv1d, Module, ModuleList
+from torch.nn import BatchNorm1d, Conv1d, MaxPool1d
 
 
-class TemporalMixing(Module):
-    r"""``h + DepthwiseConv1d_k(h)`` along the frames of every node, zero-padded at both ends
-    (the output has as many frames as the input).
+def batch_norm_last(x: Tensor, norms: Sequence[BatchNorm1d]) -> Tensor:
+    r"""The ``BatchNorm1d`` layers ``norms`` applied to consecutive channel blocks of ``x``
+    ``[..., C]`` (``C`` = the sum of their ``num_features``; statistics over all other axes),
+    as one call. In training mode each module's running statistics and
+    ``num_batches_tracked`` are updated as its own forward would. All must share ``eps``,
+    ``momentum``, ``affine=True`` and ``track_running_stats=True`` (see
+    :func:`can_fuse_batch_norms`)."""
+    first = norms[0]
+    flat = x.reshape(-1, x.size(-1))
+    cat = (lambda name: getattr(first, name)) if len(norms) == 1 else \
+        (lambda name: torch.cat([getattr(m, name) for m in norms]))
+    factor = 0.0 if first.momentum is None else first.momentum
+    if first.training:
+        for m in norms:
+            m.num_batches_tracked.add_(1)
+        if first.momentum is None:  # cumulative moving average, as _BatchNorm.forward
+            factor = 1.0 / float(first.num_batches_tracked)
+    running_mean, running_var = cat("running_mean"), cat("running_var")
+    out = F.batch_norm(flat, running_mean, running_var, cat("weight"), cat("bias"), first.training, factor,
+                       first.eps)
+    if first.training and len(norms) > 1:  # F.batch_norm updated the concatenated copies
+        with torch.no_grad():
+            start = 0
+            for m in norms:
+                stop = start + m.num_features
+                m.running_mean.copy_(running_mean[start:stop])
+                m.running_var.copy_(running_var[start:stop])
+                start = stop
+    return out.view_as(x)
 
-    Args:
-        channels (int): ``D``.
-        kernel_size (int): Frames seen by one filter (odd). (default: ``5``)
 
-    Example:
-        >>> import torch
-        >>> TemporalMixing(8, 3)(torch.randn(4, 10, 8)).shape
-        torch.Size([4, 10, 8])
-    """
-
-    def __init__(self, channels: int, kernel_size: int = 5) -> None:
-        super().__init__()
-        if kernel_size < 1 or kernel_size % 2 == 0:
-            raise ValueError(f"temporal kernel_size must be odd and positive, got {kernel_size}")
-        self.channels, self.kernel_size = channels, kernel_size
-        self.conv = Conv1d(channels, channels, kernel_size, padding=kernel_size // 2, groups=channels)
-
-    def reset_parameters(self) -> None:
-        self.conv.reset_parameters()
-
-    def forward(self, h: Tensor) -> Tensor:
-        return h + self.conv(h.transpose(1, 2)).transpose(1, 2)
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.channels}, kernel_size={self.kernel_size})"
+def can_fuse_batch_norms(norms: Sequence[torch.nn.Module]) -> bool:
+    r"""Whether :func:`batch_norm_last` computes exactly what ``norms`` compute one by one."""
+    first = norms[0]
+    return all(type(m) is BatchNorm1d and m.affine and m.track_running_stats and m.eps == first.eps
+               and m.momentum == first.momentum and m.training == first.training
+               and int(m.num_batches_tracked) == int(first.num_batches_tracked) for m in norms)
 
 
-def make_temporal(num_layers: int, channels: int, kernel_size: int) -> ModuleList | None:
-    r"""One :class:`TemporalMixing` per encoder layer, or ``None`` for ``kernel_size == 0`` (the
-    paper's frame-wise encoder)."""
-    if kernel_size == 0:
-        return None
-    return ModuleList(TemporalMixing(channels, kernel_size) for _ in range(num_layers))
+def linear_1x1(x: Tensor, convs: Sequence[Conv1d]) -> Tensor:
+    r"""The 1x1 convolutions ``convs`` (same input channels) of ``x`` ``[N, T, C_in]``, their
+    outputs side by side: ``[N, T, sum C_out]``, one matrix product."""
+    weight = torch.cat([c.weight.squeeze(-1) for c in convs])  # [sum C_out, C_in]
+    bias = None if convs[0].bias is None else torch.cat([c.bias for c in convs])
+    return F.linear(x, weight, bias)
+
+
+def temporal_conv_last(x: Tensor, conv: Conv1d) -> Tensor:
+    r"""``conv`` (stride 1, "same" padding ``dilation * (kernel - 1) / 2``, zeros) along the
+    frames of ``x`` ``[N, T, C_in]`` -> ``[N, T, C_out]``.
+
+    ``out[n, t] = b + sum_j W[:, :, j] x_pad[n, t + j*d]``: the ``k`` shifted views of the
+    zero-padded input side by side make ``[N, T, k*C_in]``, and ``W`` laid out as
+    ``[C_out, k*C_in]`` in the same (shift, channel) order turns the sum into one product."""
+    (k,), (d,), (p,) = conv.kernel_size, conv.dilation, conv.padding
+    if conv.stride != (1,) or conv.groups != 1 or 2 * p != d * (k - 1) or conv.padding_mode != "zeros":
+        raise ValueError(f"temporal_conv_last handles stride-1 'same' convolutions only, got {conv}")
+    t = x.size(1)
+    padded = F.pad(x, (0, 0, p, p))  # [N, T + 2p, C_in]
+    columns = torch.cat([padded[:, j * d:j * d + t] for j in range(k)], dim=-1)  # [N, T, k*C_in]
+    weight = conv.weight.permute(0, 2, 1).reshape(conv.out_channels, -1)  # [C_out, k*C_in], (j, c) order
+    return F.linear(columns, weight, conv.bias)
+
+
+def max_pool_time_last(x: Tensor, pool: MaxPool1d) -> Tensor:
+    r"""``pool`` along the frames of ``x`` ``[N, T, C]`` -> ``[N, T', C]``. PyTorch's 1-d kernel
+    on the transposed view (it copies to ``[N, C, T]`` first) measured 5x faster, forward and
+    backward, than ``max_pool2d`` on the channels-last ``[N, C, T, 1]`` view, and 8x faster than
+    a maximum of shifted views."""
+    return pool(x.transpose(1, 2)).transpose(1, 2)

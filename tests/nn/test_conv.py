@@ -8,6 +8,8 @@ from skelgraph.graph import COCO17, spatial_partition
 from skelgraph.nn.conv import (
     CONVS, SkeletonGATConv, SkeletonGCNConv, SkeletonSTGCNConv, dense_adjacency, make_conv, stgcn_partition,
 )
+from skelgraph.nn.mae import SkeletonMAE
+from skelgraph.transforms.masking import BodyPartMask
 
 T = 4
 
@@ -122,3 +124,38 @@ def test_normalisation_is_cached_per_edge_index(batch):
     assert conv._csr_cache._value is adj  # same edge_index: reused
     conv(batch.x, batch.edge_index.clone())
     assert conv._csr_cache._value is not adj  # another edge_index: rebuilt
+
+
+@pytest.mark.parametrize("name", list(CONVS))
+@pytest.mark.parametrize("path", ["fused", "plain", "dense"])
+def test_bfloat16_autocast_on_every_path(batch, name, path):
+    conv = build(name, fused=path == "fused")
+    graph = dense_adjacency(batch.edge_index, 17) if path == "dense" else batch.edge_index
+    x = batch.x.clone().requires_grad_()
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        h = torch.nn.functional.linear(x, torch.eye(3))  # bfloat16 input, as inside a model
+        out = conv(conv(h, graph, batch.hop) if conv.in_channels == conv.out_channels else h, graph, batch.hop)
+    out.float().sum().backward()
+    reference = conv(batch.x, graph, batch.hop)
+    assert out.shape == reference.shape and torch.isfinite(x.grad).all()
+    torch.testing.assert_close(out.float(), reference, rtol=0.05, atol=0.05)  # bfloat16: 3 significant digits
+
+
+@pytest.mark.parametrize("name", list(CONVS))
+def test_bfloat16_autocast_trains_skeletonmae(batch, name):
+    torch.manual_seed(0)
+    model = SkeletonMAE(3, 8, conv=name)
+    batch = BodyPartMask(2, generator=torch.Generator().manual_seed(0))(batch)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        loss = model(batch)["loss"]
+    loss.float().backward()
+    assert torch.isfinite(loss.float()) and all(torch.isfinite(p.grad).all() for p in model.encoder.parameters())
+
+
+def test_gcn_cache_follows_the_propagated_dtype(batch):
+    conv = build("gcn")
+    conv(batch.x, batch.edge_index)
+    assert conv._csr_cache._value.dtype == torch.float32
+    with torch.autocast("cpu", dtype=torch.bfloat16):  # the same edge_index, now a bfloat16 product
+        conv(batch.x, batch.edge_index)
+    assert conv._csr_cache._value.dtype == torch.bfloat16  # rebuilt for the product's dtype, not x's

@@ -1,3 +1,5 @@
+import copy
+
 import pytest
 import torch
 from torch_geometric.data import Batch
@@ -6,7 +8,8 @@ from skelgraph.data.sample import skeleton_to_data
 from skelgraph.graph.layouts import get_layout
 from skelgraph.nn.mae import SkeletonMAE
 from skelgraph.nn.strl import (
-    LinearProbe, MultiScaleTemporalConv, PretrainedMismatchError, STRLClassifier, person_group, sum_pool_repeat,
+    LinearProbe, MultiScaleTemporalConv, PretrainedMismatchError, STRLClassifier, add_repeated, contiguous_group_size,
+    person_group, sum_pool, sum_pool_repeat,
 )
 
 NTU = get_layout("ntu25")
@@ -167,3 +170,87 @@ def test_linear_probe_keeps_a_temporal_encoder_frozen():
     assert not any(p.requires_grad for p in probe.encoder_temporal.parameters())
     probe.train()
     assert not probe.encoder_temporal.training
+# ----------------------------------------------------------------------------- fast paths = reference
+
+def _double_model(**kwargs) -> STRLClassifier:
+    model = _model(**kwargs).double()
+    for norm in model.strl_norm:  # at their zero init every STRL layer is the identity
+        torch.nn.init.uniform_(norm.weight)
+    return model
+
+
+def _double_batch(persons=(2, 2)):
+    batch = Batch.from_data_list([_sample(m, seed) for seed, m in enumerate(persons)])
+    batch.x = batch.x.double()
+    return batch
+
+
+@pytest.mark.parametrize("train", [True, False])
+def test_multiscale_temporal_conv_fast_path_matches_modules(train):
+    torch.manual_seed(0)
+    fast = MultiScaleTemporalConv(18).double().train(train)  # 18: uneven branch widths
+    ref = copy.deepcopy(fast)
+    x1 = torch.randn(4, T, 18, dtype=torch.float64, requires_grad=True)
+    x2 = x1.detach().clone().requires_grad_()
+    out, expected = fast(x1), ref.reference_forward(x2)
+    torch.testing.assert_close(out, expected)
+    out.square().sum().backward()
+    expected.square().sum().backward()
+    torch.testing.assert_close(x1.grad, x2.grad)
+    for (name, a), b in zip(fast.named_parameters(), ref.parameters()):
+        torch.testing.assert_close(a.grad, b.grad, msg=name)
+    for (name, a), b in zip(fast.named_buffers(), ref.buffers()):
+        torch.testing.assert_close(a, b, msg=name)
+
+
+def test_multiscale_temporal_conv_other_norms_take_the_module_path():
+    conv = MultiScaleTemporalConv(8)
+    conv.branches[0][1] = torch.nn.BatchNorm1d(2, eps=1e-3)  # unlike the others: cannot be fused
+    x = torch.randn(3, T, 8)
+    assert torch.equal(conv(x), conv.reference_forward(x))
+
+
+@pytest.mark.parametrize("persons", [(2, 2), (2, 1)])  # contiguous person groups, and a ragged batch
+def test_strl_layer_matches_concatenation_formula(persons):
+    model = _double_model()
+    batch = _double_batch(persons)
+    group = person_group(batch.person, batch.batch)
+    h1 = torch.randn(batch.num_nodes, T, D, dtype=torch.float64, requires_grad=True)
+    h2 = h1.detach().clone().requires_grad_()
+    out, expected = model.strl_layer(0, h1, batch, group), model.strl_layer_reference(0, h2, batch, group)
+    torch.testing.assert_close(out, expected)
+    out.square().sum().backward()
+    expected_grads = torch.autograd.grad(expected.square().sum(), [h2, *model.parameters()], allow_unused=True)
+    torch.testing.assert_close(h1.grad, expected_grads[0])
+    for (name, p), g in zip(model.named_parameters(), expected_grads[1:]):
+        if g is not None:
+            torch.testing.assert_close(p.grad, g, msg=name)
+
+
+def test_contiguous_group_size():
+    assert contiguous_group_size(torch.tensor([0, 0, 0, 1, 1, 1])) == 3
+    assert contiguous_group_size(torch.tensor([0, 0, 1, 1, 1])) is None  # uneven
+    assert contiguous_group_size(torch.tensor([1, 1, 0, 0])) is None  # not in id order
+    assert contiguous_group_size(torch.tensor([0, 0, 2, 2])) is None  # an id skipped
+
+
+def test_sum_pool_and_add_repeated_agree_with_scatter_path():
+    h = torch.randn(6, 2, 3)
+    group = torch.tensor([0, 0, 1, 1, 2, 2])
+    pooled = sum_pool(h, group, 2)
+    torch.testing.assert_close(pooled, sum_pool(h, group, None))
+    torch.testing.assert_close(add_repeated(h, pooled, group, 2), add_repeated(h, pooled, group, None))
+    torch.testing.assert_close(add_repeated(h, pooled, group, 2), h + sum_pool_repeat(h, group))
+
+
+@pytest.mark.parametrize("conv", ["gin", "gcn", "gat", "stgcn"])
+@pytest.mark.parametrize("fused", [True, False])
+def test_bfloat16_autocast_trains_every_conv(conv, fused):
+    torch.manual_seed(0)
+    model = STRLClassifier(3, K, hidden_channels=D, max_frames=T, conv=conv, fused=fused)
+    batch = Batch.from_data_list([_sample(2, 0, label=1), _sample(2, 1, label=3)])
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        logits = model(batch)
+    torch.nn.functional.cross_entropy(logits.float(), batch.y.view(-1)).backward()
+    assert logits.shape == (2, K) and torch.isfinite(logits.float()).all()
+    assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in model.encoder.parameters())

@@ -1,0 +1,113 @@
+"""Whole training runs of several code versions under the same machine load: each run goes
+``--block`` epochs at a time, the runs taking turns, until all reach their last epoch.
+
+    python experiments/bench/alternate_runs.py --out /work/bench_runs/full --block 10 \
+        --side old=/tmp/src_old --side new=/tmp/src_new --side new_amp=/tmp/src_new:--amp \
+        -- finetune /work/bench_runs/ucla.h5 --config experiments/ucla_finetune.toml --init none
+
+A side is ``NAME=SOURCE_DIR[:EXTRA,ARGS]``: ``python -m skelgraph ARGS --out OUT/NAME [EXTRA ARGS]`` runs
+with ``SOURCE_DIR`` as the working directory, so it imports that directory's ``skelgraph``
+(e.g. ``git archive REV skelgraph experiments | tar x -C SOURCE_DIR``). After a side's
+``metrics.jsonl`` reaches the block's last epoch and the checkpoint of that epoch is on disk,
+the process is stopped and the next side starts; it later continues with ``--resume``, which
+gives the same weights as an uninterrupted run (the trainers checkpoint every RNG state).
+Each process runs with one thread (``OMP_NUM_THREADS=1``) unless the environment says otherwise.
+
+Per-epoch training seconds are in each run's ``metrics.jsonl``; the summary printed at the end
+(and written to ``OUT/summary.json``) compares them block by block, where the load was alike,
+and reports each run's last test top-1.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+
+def epochs_done(run_dir: Path) -> int:
+    path = run_dir / "metrics.jsonl"
+    if not path.exists():
+        return 0
+    return sum(1 for line in path.read_text().splitlines() if line.strip())
+
+
+def checkpoint_epoch_written(run_dir: Path, epoch: int) -> bool:
+    """The checkpoint is saved right after the metrics line of its epoch: it is on disk when its
+    file is newer than that line."""
+    metrics, checkpoint = run_dir / "metrics.jsonl", run_dir / "checkpoint.pt"
+    return epochs_done(run_dir) >= epoch and checkpoint.exists() and \
+        checkpoint.stat().st_mtime >= metrics.stat().st_mtime
+
+
+def run_block(name: str, source: Path, args: list[str], extra: list[str], run_dir: Path, until: int,
+              log) -> None:
+    command = [sys.executable, "-m", "skelgraph", *args, "--out", str(run_dir), *extra]
+    if (run_dir / "checkpoint.pt").exists():
+        command.append("--resume")
+    env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1"),
+           "MKL_NUM_THREADS": os.environ.get("MKL_NUM_THREADS", "1"), "PYTHONPATH": str(source)}
+    log.write(f"{time.strftime('%H:%M:%S')} {name}: epochs {epochs_done(run_dir)}..{until}: {' '.join(command)}\n")
+    log.flush()
+    proc = subprocess.Popen(command, cwd=source, env=env, stdout=log, stderr=log)
+    while proc.poll() is None:
+        if checkpoint_epoch_written(run_dir, until):
+            proc.send_signal(signal.SIGTERM)
+            proc.wait()
+            break
+        time.sleep(0.5)
+    if proc.returncode not in (0, -signal.SIGTERM):
+        raise SystemExit(f"{name} failed (exit {proc.returncode}); see {log.name}")
+
+
+def summary(out: Path, names: list[str], block: int) -> dict:
+    records = {n: [json.loads(line) for line in (out / n / "metrics.jsonl").read_text().splitlines() if line.strip()]
+               for n in names}
+    epochs = min(len(r) for r in records.values())
+    blocks = []
+    for start in range(0, epochs, block):
+        stop = min(start + block, epochs)
+        blocks.append({n: statistics.median(r["seconds"] for r in records[n][start:stop]) for n in names})
+    result = {"epochs": epochs, "block": block,
+              "median_epoch_seconds_per_block": blocks,
+              "total_training_seconds": {n: sum(r["seconds"] for r in records[n][:epochs]) for n in names},
+              "last_test_top1": {n: next((r["test_top1"] for r in reversed(records[n]) if "test_top1" in r), None)
+                                 for n in names}}
+    first = names[0]
+    result["ratio_per_block"] = {n: [b[first] / b[n] for b in blocks] for n in names[1:]}
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--block", type=int, default=10, help="epochs per turn")
+    parser.add_argument("--epochs", type=int, default=110, help="the runs' last epoch")
+    parser.add_argument("--side", action="append", required=True, help="NAME=SOURCE_DIR[:EXTRA,ARGS]")
+    parser.add_argument("args", nargs=argparse.REMAINDER, help="-- then the skelgraph command and its arguments")
+    opts = parser.parse_args()
+    args = opts.args[1:] if opts.args[:1] == ["--"] else opts.args
+    sides = []
+    for spec in opts.side:
+        name, rest = spec.split("=", 1)
+        source, _, extra = rest.partition(":")
+        sides.append((name, Path(source).resolve(), [a for a in extra.split(",") if a]))
+    opts.out.mkdir(parents=True, exist_ok=True)
+    with (opts.out / "alternate.log").open("a") as log:
+        for until in range(opts.block, opts.epochs + opts.block, opts.block):
+            until = min(until, opts.epochs)
+            for name, source, extra in sides:
+                if epochs_done(opts.out / name) < until:
+                    run_block(name, source, args, extra, opts.out / name, until, log)
+    result = summary(opts.out, [s[0] for s in sides], opts.block)
+    (opts.out / "summary.json").write_text(json.dumps(result, indent=1) + "\n")
+    print(json.dumps(result, indent=1))
+
+
+if __name__ == "__main__":
+    main()
