@@ -464,6 +464,9 @@ def finetune(data: Path, config_path: Path | None, out: Path, pretrained: Path |
 @click.option("--train-split", default=None, help="Split the k-NN neighbours come from (default: the run's).")
 @click.option("--majority", is_flag=True,
               help="k-NN by plain majority vote (default: votes weighted by exp(similarity / 0.07)).")
+@click.option("--label-fraction", type=click.FloatRange(0, 1, min_open=True), default=1.0, show_default=True,
+              help="k-NN neighbours from this class-balanced fraction of the labels (the subset "
+                   "`finetune --label-fraction` trains on with the same --seed).")
 @click.option("--pretrained", type=InputPath(), default=None,
               help="k-NN of this pre-training run's encoder (RUN_DIR is then only where files go).")
 @click.option("--init", type=click.Choice(["none"]), default=None,
@@ -474,18 +477,19 @@ def finetune(data: Path, config_path: Path | None, out: Path, pretrained: Path |
 @click.option("--batch-size", type=click.IntRange(1), default=64, show_default=True, help="Samples per batch.")
 @click.option("--device", default="auto", show_default=True, help="auto (CUDA when present), cpu or cuda.")
 @click.option("--workers", type=click.IntRange(0), default=0, show_default=True, help="DataLoader worker processes.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random encoder (--init none).")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Seed of the random encoder (--init none) and of the --label-fraction subset.")
 def evaluate(run_dir: Path, data: Path, split: str | None, knn: int | None, train_split: str | None, majority: bool,
-             pretrained: Path | None, init: str | None, out: Path | None, batch_size: int, device: str, workers: int,
-             seed: int) -> None:
+             label_fraction: float, pretrained: Path | None, init: str | None, out: Path | None, batch_size: int,
+             device: str, workers: int, seed: int) -> None:
     """Evaluate RUN_DIR (a `finetune` run) on DATA: top-1, top-5, per-class accuracy, confusion
     matrix. Writes metrics.json and confusion.png; prints a short table."""
     from skelgraph.train.evaluate import evaluate as run_evaluate
 
     with user_errors():
         metrics = run_evaluate(run_dir, data, split, out=out, knn=knn, pretrained=pretrained, init=init,
-                               train_split=train_split, weighted=not majority, batch_size=batch_size,
-                               device=device, workers=workers, seed=seed)
+                               train_split=train_split, weighted=not majority, label_fraction=label_fraction,
+                               batch_size=batch_size, device=device, workers=workers, seed=seed)
     how = f"k-NN (k={knn}, {'majority' if majority else 'weighted'})" if knn else "classifier"
     rows = [("model", f"{metrics['model']}, {how}"), ("split", metrics["split"]),
             ("samples", str(metrics["num_samples"])), ("top-1", f"{metrics['top1']:.2f}"),

@@ -187,8 +187,9 @@ def plot_confusion(confusion: list[list[int]] | Tensor, class_names: list[str], 
 
 def evaluate(run_dir: str | Path, data_path: str | Path, split: str | None = None, *, out: str | Path | None = None,
              knn: int | None = None, pretrained: str | Path | None = None, init: str | None = None,
-             train_split: str | None = None, weighted: bool = True, batch_size: int = 64, device: str = "auto",
-             workers: int = 0, seed: int = 0, progress: bool | None = None) -> dict[str, Any]:
+             train_split: str | None = None, weighted: bool = True, label_fraction: float = 1.0,
+             batch_size: int = 64, device: str = "auto", workers: int = 0, seed: int = 0,
+             progress: bool | None = None) -> dict[str, Any]:
     r"""Evaluates on ``split`` of ``data_path`` and writes ``metrics.json`` and
     ``confusion.png`` into ``out`` (default ``run_dir``). Returns the metrics.
 
@@ -199,13 +200,16 @@ def evaluate(run_dir: str | Path, data_path: str | Path, split: str | None = Non
       features, width, depth, conv, temporal kernel): k-NN (``knn`` required) on the pooled
       features of the bare encoder; ``run_dir`` is then only where the files go.
 
-    k-NN fits on ``train_split`` (default: the run's train split). ``split`` defaults to the
+    k-NN fits on ``train_split`` (default: the run's train split), or on the class-balanced
+    ``label_fraction`` of its labels that ``finetune --label-fraction`` with the same ``seed``
+    trains on (the few-label regime). ``split`` defaults to the
     run's test split. Frames and persons follow the run's (or pre-training run's) config.
     """
     from skelgraph.data.dataset import SkeletonDataset
     from skelgraph.nn.strl import LinearProbe, check_compatible, read_checkpoint
     from skelgraph.train.common import load_checkpoint, resolve_device
     from skelgraph.train.finetune import load_finetuned
+    from skelgraph.train.subset import label_fraction_indices
 
     run_dir = Path(run_dir)
     out_dir = Path(out) if out is not None else run_dir
@@ -258,6 +262,10 @@ def evaluate(run_dir: str | Path, data_path: str | Path, split: str | None = Non
             raise EvaluationError(f"k-NN needs a split to fit on other than the evaluated {test_split!r}: "
                                   "pass --train-split")
         fit_set = SkeletonDataset(data_path, split=fit_split, num_frames=num_frames, num_persons=num_persons)
+        if not 0.0 < label_fraction <= 1.0:
+            raise EvaluationError(f"label_fraction must be in (0, 1], got {label_fraction}")
+        if label_fraction < 1.0:
+            fit_set = fit_set.index_select(label_fraction_indices(fit_set.labels, label_fraction, seed=seed).tolist())
         train_feats, train_labels = predict(model, loader(fit_set), dev, features=True, desc="features (fit)",
                                             progress=show)
         keep = train_labels >= 0
@@ -265,7 +273,8 @@ def evaluate(run_dir: str | Path, data_path: str | Path, split: str | None = Non
                                      progress=show)
         scores = knn_scores(train_feats[keep], train_labels[keep], test_feats, k=knn, num_classes=num_classes,
                             weighted=weighted)
-        info.update(protocol="knn", k=knn, weighted=weighted, train_split=fit_split)
+        info.update(protocol="knn", k=knn, weighted=weighted, train_split=fit_split, label_fraction=label_fraction,
+                    neighbours=int(keep.sum()))
     else:
         scores, labels = predict(model, loader(test_set), dev, desc="evaluate", progress=show)
         info.update(protocol="classifier")

@@ -9,6 +9,7 @@ import torch
 from click.testing import CliRunner
 
 from skelgraph.cli import main
+from skelgraph.data.dataset import SkeletonDataset
 from skelgraph.data.synth_file import write_synthetic
 from skelgraph.train.config import FinetuneConfig, PretrainConfig, load_config
 from skelgraph.nn.strl import PretrainedMismatchError, STRLClassifier
@@ -176,6 +177,16 @@ def test_cli_knn_of_an_encoder(synth_file, pretrained, tmp_path, source):
     assert result.exit_code == 0, result.output
     assert "k-NN (k=3, weighted)" in result.output
     assert json.loads((tmp_path / "knn" / "metrics.json").read_text())["protocol"] == "knn"
+
+
+def test_knn_with_a_label_fraction_uses_the_finetuning_subset(synth_file, pretrained, tmp_path):
+    result = CliRunner().invoke(main, ["evaluate", str(tmp_path / "knn"), str(synth_file), "--split", "test",
+                                       "--train-split", "train", "--knn", "3", "--pretrained", str(pretrained),
+                                       "--label-fraction", "0.2", "--seed", "3"])
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((tmp_path / "knn" / "metrics.json").read_text())
+    labels = SkeletonDataset(synth_file, split="train").labels
+    assert metrics["neighbours"] == len(label_fraction_indices(labels, 0.2, seed=3)) == 10  # 2 of 10 per class
 
 
 def test_random_encoder_baseline_takes_the_pretrained_architecture(synth_file, tmp_path):
