@@ -20,7 +20,9 @@ step() {
     echo "== $name: $*" >&2
     local start
     start=$(date +%s)
-    "$@"
+    # not `"$@"` alone: launch runs step behind `||`, where set -e is off, so a failed command
+    # would be recorded as done
+    "$@" || return 1
     printf '%s\t%s\t%s\n' "$name" "$(( $(date +%s) - start ))" "$*" >> "$TIMES"
 }
 
