@@ -364,7 +364,8 @@ def _with_assignments(assignments: tuple[str, ...], flags: dict[str, Any]) -> di
               default=None, help="TOML config (experiments/*.toml); flags below override it.")
 @click.option("--out", type=click.Path(path_type=Path), required=True,
               help="Run directory: config.toml, metrics.jsonl, checkpoint.pt.")
-@click.option("--split", default=None, help="Split of DATA to train on (default: the config's, else all).")
+@click.option("--split", multiple=True,
+              help="Split of DATA to train on (default: the config's, else all); repeat it to train on the union.")
 @click.option("--all-samples", is_flag=True,
               help="Train on every sample of DATA, whatever split the config names (= --set split=\"\").")
 @click.option("--epochs", type=click.IntRange(1), default=None, help="Epochs (paper: 50).")
@@ -391,6 +392,8 @@ def pretrain(data: Path, config_path: Path | None, out: Path, resume: bool, assi
     from skelgraph.train.config import PretrainConfig, load_config
     from skelgraph.train.pretrain import pretrain as run_pretrain
 
+    splits = flags.pop("split")
+    flags["split"] = None if not splits else splits[0] if len(splits) == 1 else splits
     if all_samples:
         if flags["split"] is not None:
             raise click.UsageError("--all-samples and --split exclude each other")

@@ -1,8 +1,8 @@
 r"""``SkeletonDataset``: a preprocessed HDF5 file as a PyG dataset of skeleton graphs."""
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
@@ -28,8 +28,8 @@ class SkeletonDataset(Dataset):
 
     Args:
         path (str | Path): The HDF5 file.
-        split (str, optional): A split stored in the file (``skelgraph info`` lists them);
-            ``None`` = every sample.
+        split (str | Sequence[str], optional): A split stored in the file (``skelgraph info``
+            lists them), or several (their union); ``None`` = every sample.
         num_frames (int, optional): Frames per item ``T``; ``None`` keeps every frame (items
             then differ in length and cannot be batched). (default: ``64``)
         train (bool): Random frame within each segment instead of the middle. (default: ``False``)
@@ -38,8 +38,8 @@ class SkeletonDataset(Dataset):
         transform (callable, optional): Applied to each ``Data`` on access.
     """
 
-    def __init__(self, path: str | Path, split: str | None = None, num_frames: int | None = 64,
-                 train: bool = False, num_persons: int | None = None,
+    def __init__(self, path: str | Path, split: str | Sequence[str] | None = None,
+                 num_frames: int | None = 64, train: bool = False, num_persons: int | None = None,
                  transform: Callable[[Data], Data] | None = None) -> None:
         self.store = H5Skeletons(path)
         self.split, self.clip_len, self.train = split, num_frames, train

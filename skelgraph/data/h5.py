@@ -21,7 +21,7 @@ import functools
 import json
 import os
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -240,14 +240,19 @@ class H5Skeletons:
         """``C`` of the stored keypoints."""
         return int(self.keypoint.shape[3])
 
-    def split_indices(self, split: str | None) -> np.ndarray:
-        """Sample indices of ``split`` (all samples for ``None``)."""
+    def split_indices(self, split: str | Sequence[str] | None) -> np.ndarray:
+        """Sample indices of ``split`` (all samples for ``None``); several splits give their
+        union, in file order (e.g. an external corpus plus a dataset's training split)."""
         if split is None:
             return np.arange(len(self), dtype=np.int64)
-        if split not in self.splits:
-            known = ", ".join(sorted(self.splits)) or "none"
-            raise KeyError(f"{self.path}: no split {split!r} (splits in the file: {known})")
-        return self.splits[split]
+        names = [split] if isinstance(split, str) else list(split)
+        for name in names:
+            if name not in self.splits:
+                known = ", ".join(sorted(self.splits)) or "none"
+                raise KeyError(f"{self.path}: no split {name!r} (splits in the file: {known})")
+        if len(names) == 1:
+            return self.splits[names[0]]
+        return np.unique(np.concatenate([self.splits[name] for name in names])).astype(np.int64)
 
     def meta(self, idx: int) -> dict[str, Any]:
         if "meta" not in self.file:

@@ -31,7 +31,9 @@ class PretrainConfig:
     r"""SkeletonMAE pre-training. Defaults are the paper's (arXiv 2307.08476, Sec. 4.2)."""
 
     # data
-    split: str | None = None  # split stored in the HDF5 file; None = every sample
+    # split stored in the HDF5 file; a list = the union of several (an external corpus plus a
+    # dataset's training split); None = every sample
+    split: str | tuple[str, ...] | None = None
     num_frames: int = 64  # T after uniform sampling
     num_persons: int | None = None  # None: the file's M
     # model

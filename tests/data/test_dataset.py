@@ -52,6 +52,14 @@ def test_split_selects_samples(h5_file):
     assert ds.labels.tolist() == [1, 2]
 
 
+def test_several_splits_give_their_union_in_file_order(h5_file):
+    path, _ = h5_file
+    ds = SkeletonDataset(path, split=["test", "train"])
+    assert [ds[i].name for i in range(len(ds))] == [f"s{i}" for i in range(6)]
+    with pytest.raises(KeyError, match="no split 'val'"):
+        SkeletonDataset(path, split=["train", "val"])
+
+
 def test_num_persons_keeps_first_slots(h5_file):
     path, _ = h5_file
     assert SkeletonDataset(path, num_frames=4, num_persons=1)[0].x.shape == (25, 4, 3)

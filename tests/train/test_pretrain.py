@@ -118,3 +118,17 @@ def test_two_process_gloo_run(synth_file, tmp_path):
     assert [r["epoch"] for r in records] == [1, 2]  # only rank 0 writes
     assert records[0]["samples"] == 50  # both ranks' samples, reduced
     assert torch.load(tmp_path / "ddp" / "checkpoint.pt", weights_only=False)["epoch"] == 2
+
+
+def test_cli_split_repeated_pretrains_on_the_union(synth_file, tmp_path):
+    from click.testing import CliRunner
+
+    from skelgraph.cli import main
+
+    result = CliRunner().invoke(main, ["pretrain", str(synth_file), "--out", str(tmp_path / "run"), "--split", "train",
+                                       "--split", "test", "--epochs", "1", "--batch-size", "32", "--set",
+                                       "num_frames=8", "--set", "hidden_channels=8"])
+    assert result.exit_code == 0, result.output
+    record = json.loads((tmp_path / "run" / "metrics.jsonl").read_text().splitlines()[0])
+    assert record["samples"] == 60  # train (50) + test (10)
+    assert 'split = ["train", "test"]' in (tmp_path / "run" / "config.toml").read_text()
