@@ -113,6 +113,26 @@ def reconstruction_loss(x: Tensor, x_hat: Tensor, select: Tensor, loss: Literal[
     raise ValueError(f"unknown reconstruction loss {loss!r}; choose one of {', '.join(RECONSTRUCTION_LOSSES)}")
 
 
+def info_nce_loss(z1: Tensor, z2: Tensor, temperature: float = 0.1) -> Tensor:
+    r"""Symmetric InfoNCE (NT-Xent) between two views of the same ``B`` samples: row ``i`` of
+    ``z1`` ``[B, F]`` should be most similar (cosine / ``temperature``) to row ``i`` of ``z2``
+    among all ``B`` rows, and the other way round; mean of the two cross-entropies.
+    ``0`` (still attached) for ``B < 2``, where there is nothing to tell apart.
+
+    Example:
+        >>> z = torch.eye(3)
+        >>> round(info_nce_loss(z, z, temperature=0.01).item(), 6)  # each row matches only itself
+        0.0
+    """
+    if z1.shape != z2.shape:
+        raise ValueError(f"info_nce_loss: shapes differ, {tuple(z1.shape)} vs {tuple(z2.shape)}")
+    if z1.size(0) < 2:
+        return (z1.sum() + z2.sum()) * 0.0
+    logits = F.normalize(z1, dim=-1) @ F.normalize(z2, dim=-1).t() / temperature
+    target = torch.arange(z1.size(0), device=z1.device)
+    return 0.5 * (F.cross_entropy(logits, target) + F.cross_entropy(logits.t(), target))
+
+
 def edge_reconstruction_loss(pos_logit: Tensor, neg_logit: Tensor) -> Tensor:
     r"""Binary cross-entropy on edge logits: positives (masked bones) labelled 1, negatives
     (sampled non-bones) labelled 0, averaged over all ``P + Q`` pairs.

@@ -15,12 +15,13 @@ from torch import Tensor
 from torch.nn import Linear, Module, ModuleList, Parameter, Sequential
 from torch_geometric.data import Data
 from torch_geometric.nn.inits import reset
+from torch_geometric.utils import scatter
 
 from skelgraph.nn.activation import FastPReLU as PReLU  # torch's PReLU, same weights, faster backward
 from skelgraph.nn.conv import make_conv
 from skelgraph.nn.encoder import EncoderMixin, graph_centers
 from skelgraph.nn.features import check_features, frame_present, skeleton_features
-from skelgraph.nn.losses import RECONSTRUCTION_LOSSES, edge_reconstruction_loss, reconstruction_loss
+from skelgraph.nn.losses import RECONSTRUCTION_LOSSES, edge_reconstruction_loss, info_nce_loss, reconstruction_loss
 
 
 class SkeletonMAE(EncoderMixin, Module):
@@ -61,7 +62,15 @@ class SkeletonMAE(EncoderMixin, Module):
     nothing but its [MASK] token to go on, so for skeletons mask nodes, not their bones
     (:func:`~skelgraph.train.pretrain.build_mask` does).
 
-    ``loss = joint_loss + edge_weight * edge_loss``.
+    8. contrastive loss (``contrastive_weight > 0``, beyond the paper): the encoder output of
+       the masked input and of ``other_view`` (the same samples, augmented differently, nothing
+       masked) are mean-pooled per graph over frames and nodes (the features k-NN and the
+       linear probe read), passed through ``projector`` (an MLP, dropped after pre-training)
+       and matched by :func:`~skelgraph.nn.losses.info_nce_loss`: each sample's two views
+       must be more alike than views of other samples in the batch. Reconstruction alone
+       shapes per-joint features; this shapes the pooled, per-sequence feature.
+
+    ``loss = joint_loss + edge_weight * edge_loss + contrastive_weight * contrastive_loss``.
 
     Args:
         in_channels (int): ``C`` (2 for 2D keypoints, 3 for 3D).
@@ -83,6 +92,9 @@ class SkeletonMAE(EncoderMixin, Module):
             (:mod:`skelgraph.nn.losses`). (default: ``"sce"``)
         temporal_kernel (int): Kernel of the encoder's temporal convolutions; ``0`` = none (the
             paper's frame-wise encoder). (default: ``0``)
+        contrastive_weight (float): Weight of the contrastive loss; ``0`` turns it off (and
+            builds no projector). (default: ``0.0``)
+        temperature (float): Temperature of the contrastive loss. (default: ``0.1``)
         **conv_kwargs: Passed to every conv (e.g. ``heads`` for GAT).
 
     Shapes:
@@ -90,20 +102,21 @@ class SkeletonMAE(EncoderMixin, Module):
           ``keep_mask`` ``[N]`` or ``[N, T]`` (forward only), optional ``masked_edge_index``
           ``[2, E_m]``, ``hop`` ``[N]`` (needed by ``"stgcn"`` and the trajectory feature),
           ``joint`` ``[N]`` (the trajectory feature), ``batch`` ``[N]``
-        - output: :meth:`forward` -> dict of ``loss``, ``joint_loss``, ``edge_loss`` (scalars)
-          and ``x_hat`` ``[N, T, C_t]``; :meth:`encode` -> ``[N, T, D]``
+        - output: :meth:`forward` -> dict of ``loss``, ``joint_loss``, ``edge_loss``,
+          ``contrastive_loss`` (scalars) and ``x_hat`` ``[N, T, C_t]``; :meth:`encode` ->
+          ``[N, T, D]``
     """
 
     def __init__(self, in_channels: int, hidden_channels: int = 64, enc_layers: int = 3, dec_layers: int = 1,
                  conv: str = "gin", edge_weight: float = 0.0, beta: float = 2.0, neg_ratio: float = 1.0,
                  fused: bool = True, features: Sequence[str] = ("position",),
                  targets: Sequence[str] = ("position",), loss: str = "sce", temporal_kernel: int = 0,
-                 **conv_kwargs: Any) -> None:
+                 contrastive_weight: float = 0.0, temperature: float = 0.1, **conv_kwargs: Any) -> None:
         super().__init__()
         if dec_layers < 1:
             raise ValueError(f"need at least one decoder layer, got {dec_layers}")
-        if edge_weight < 0:
-            raise ValueError(f"edge_weight must be >= 0, got {edge_weight}")
+        if edge_weight < 0 or contrastive_weight < 0:
+            raise ValueError(f"loss weights must be >= 0, got edge {edge_weight}, contrastive {contrastive_weight}")
         if loss not in RECONSTRUCTION_LOSSES:
             raise ValueError(f"loss must be one of {', '.join(RECONSTRUCTION_LOSSES)}, got {loss!r}")
         self.target_names = check_features(targets, "targets")
@@ -119,11 +132,13 @@ class SkeletonMAE(EncoderMixin, Module):
         self.decoder_act = ModuleList(PReLU() for _ in range(dec_layers - 1))
         self.head = Linear(d, in_channels * len(self.target_names))
         self.edge_mlp = Sequential(Linear(d, d), PReLU(), Linear(d, 1)) if edge_weight > 0 else None
+        self.contrastive_weight, self.temperature = contrastive_weight, temperature
+        self.projector = Sequential(Linear(d, d), PReLU(), Linear(d, d)) if contrastive_weight > 0 else None
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
         for module in (self.embed, self.encoder, self.encoder_act, self.encoder_temporal, self.encoder_to_decoder,
-                       self.decoder, self.decoder_act, self.head, self.edge_mlp):
+                       self.decoder, self.decoder_act, self.head, self.edge_mlp, self.projector):
             if module is not None:
                 reset(module)
         torch.nn.init.normal_(self.mask_token, std=0.02)
@@ -193,16 +208,26 @@ class SkeletonMAE(EncoderMixin, Module):
 
     # -- public entry points ------------------------------------------------------------------
 
-    def forward(self, data: Data, adj: Tensor | None = None) -> dict[str, Tensor]:
+    def pooled(self, h: Tensor, data: Data) -> Tensor:
+        r"""Encoder output ``[N, T, D]`` averaged over frames and nodes of each graph: ``[B, D]``."""
+        batch = getattr(data, "batch", None)
+        if batch is None:
+            return h.mean(dim=(0, 1)).unsqueeze(0)
+        return scatter(h.mean(dim=1), batch, dim=0, dim_size=data.num_graphs, reduce="mean")
+
+    def forward(self, data: Data, adj: Tensor | None = None, other_view: Data | None = None) -> dict[str, Tensor]:
         r"""Masked reconstruction of one batch.
 
         Args:
             data: See the class docs; ``keep_mask`` is required.
             adj: What the convs receive instead of ``data.edge_index`` (e.g. a dense ``[V, V]``
                 adjacency for the dense reference path of :mod:`skelgraph.nn.conv`).
+            other_view: The same graphs, augmented otherwise and unmasked (needed with
+                ``contrastive_weight > 0``).
 
         Returns:
-            ``{"loss", "joint_loss", "edge_loss"}`` scalars and ``"x_hat"`` ``[N, T, C_t]``.
+            ``{"loss", "joint_loss", "edge_loss", "contrastive_loss"}`` scalars and ``"x_hat"``
+            ``[N, T, C_t]``.
         """
         x, keep_mask = data.x, getattr(data, "keep_mask", None)
         if keep_mask is None:
@@ -220,8 +245,16 @@ class SkeletonMAE(EncoderMixin, Module):
             pos, neg = self.edge_pairs(data, keep_mask)
             if pos.numel():
                 edge_loss = edge_reconstruction_loss(self.edge_logits(h_dec, pos), self.edge_logits(h_dec, neg))
-        return {"loss": joint_loss + self.edge_weight * edge_loss, "joint_loss": joint_loss,
-                "edge_loss": edge_loss, "x_hat": x_hat}
+        contrastive_loss = joint_loss.new_zeros(())
+        if self.projector is not None:
+            if other_view is None:
+                raise ValueError("contrastive_weight > 0: forward needs other_view (the batch augmented otherwise)")
+            h_other = self.encode(other_view, adj)
+            contrastive_loss = info_nce_loss(self.projector(self.pooled(h, data)),
+                                             self.projector(self.pooled(h_other, other_view)), self.temperature)
+        loss = joint_loss + self.edge_weight * edge_loss + self.contrastive_weight * contrastive_loss
+        return {"loss": loss, "joint_loss": joint_loss, "edge_loss": edge_loss, "contrastive_loss": contrastive_loss,
+                "x_hat": x_hat}
 
     def encode(self, data: Data, adj: Tensor | None = None) -> Tensor:
         r"""Encoder embeddings ``[N, T, D]`` of the unmasked input (for downstream use)."""
@@ -232,7 +265,7 @@ class SkeletonMAE(EncoderMixin, Module):
         return (f"{type(self).__name__}({self.in_channels}, {self.hidden_channels}, conv={self.conv!r}, "
                 f"enc_layers={len(self.encoder)}, dec_layers={len(self.decoder)}, edge_weight={self.edge_weight}, "
                 f"features={list(self.feature_names)}, targets={list(self.target_names)}, loss={self.loss!r}, "
-                f"temporal_kernel={self.temporal_kernel})")
+                f"temporal_kernel={self.temporal_kernel}, contrastive_weight={self.contrastive_weight})")
 
 
 def hidden_end_negatives(anchors: Tensor, bones: Tensor, batch: Tensor | None, num_nodes: int,

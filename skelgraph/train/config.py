@@ -51,6 +51,11 @@ class PretrainConfig:
     loss: Literal["sce", "mse", "l1"] = "sce"
     beta: float = 2.0  # exponent of the scaled cosine error
     edge_weight: float = 0.0  # weight of the edge-reconstruction loss; 0 = off
+    # beyond the paper: InfoNCE between the pooled encoder features of the masked batch and of a second,
+    # unmasked view (aug_* bounds, cropped in time to [contrast_crop, 1] of its frames); 0 = off
+    contrastive_weight: float = 0.0
+    temperature: float = 0.1
+    contrast_crop: float = 0.7
     # masking
     mask: Literal["body-part", "random-joint"] = "body-part"
     num_parts: int = 2  # body parts hidden per person (body-part masking)
@@ -151,15 +156,17 @@ _FRACTION = ("in [0, 1)", lambda v: 0 <= v < 1)
 #: Allowed values of the numeric fields (any config class; a field not listed takes any value of
 #: its type). Checked on every value a file, --set or a flag gives, with the source named.
 VALUE_RULES: dict[str, tuple[str, Callable[[Any], bool]]] = {
-    **{key: _POSITIVE for key in ("lr", "beta", "lr_gamma")},
+    **{key: _POSITIVE for key in ("lr", "beta", "lr_gamma", "temperature")},
     **{key: _at_least(1) for key in ("epochs", "batch_size", "base_batch_size", "num_frames", "num_persons",
                                      "hidden_channels", "enc_layers", "dec_layers", "strl_layers", "num_parts",
                                      "checkpoint_every", "eval_every")},
     **{key: _at_least(0) for key in ("weight_decay", "warmup_epochs", "edge_weight", "aug_rotate", "aug_shear",
                                      "workers", "encoder_lr_scale", "encoder_frozen_epochs", "mask_span",
-                                     "temporal_kernel")},
+                                     "contrastive_weight")},
     **{key: _FRACTION for key in ("mask_ratio", "momentum", "label_smoothing", "dropout", "aug_scale")},
     "label_fraction": ("in (0, 1]", lambda v: 0 < v <= 1),
+    "contrast_crop": ("in (0, 1]", lambda v: 0 < v <= 1),
+    "temporal_kernel": ("0 (none) or an odd number of frames", lambda v: v == 0 or (v > 0 and v % 2 == 1)),
     "lr_steps": ("a list of epochs >= 0", lambda v: all(step >= 0 for step in v)),
 }
 

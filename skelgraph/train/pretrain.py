@@ -8,7 +8,8 @@ states, so a run killed and resumed ends with the same weights as one never inte
 Run directory::
 
     config.toml       the resolved config (pass it back with --config to repeat the run)
-    metrics.jsonl     one line per epoch: loss, joint_loss, edge_loss, lr, samples/s, peak memory
+    metrics.jsonl     one line per epoch: loss, joint_loss, edge_loss, contrastive_loss, lr, samples/s,
+                      peak memory
     checkpoint.pt     the latest checkpoint (written atomically)
 """
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import Any
 import torch
 from torch.nn.parallel import DistributedDataParallel
 from torch_geometric.loader import DataLoader
-from torch_geometric.transforms import BaseTransform
+from torch_geometric.transforms import BaseTransform, Compose
 from tqdm.auto import tqdm
 
 from skelgraph.data.dataset import SkeletonDataset
@@ -34,9 +35,12 @@ from skelgraph.train.common import (
     resolve_device, restore_training_state, scaled_lr, seed_everything, setup_distributed, training_state,
 )
 from skelgraph.train.config import PretrainConfig, config_to_toml
+from skelgraph.transforms.augment import spatial_augment
 from skelgraph.transforms.masking import BodyPartMask, RandomJointMask
+from skelgraph.transforms.sampling import RandomTemporalCrop
 
 CHECKPOINT = "checkpoint.pt"
+LOSSES = ("loss", "joint_loss", "edge_loss", "contrastive_loss")  # what metrics.jsonl records per epoch
 
 
 def build_model(config: PretrainConfig, in_channels: int) -> SkeletonMAE:
@@ -44,7 +48,8 @@ def build_model(config: PretrainConfig, in_channels: int) -> SkeletonMAE:
     return SkeletonMAE(in_channels=in_channels, hidden_channels=config.hidden_channels,
                        enc_layers=config.enc_layers, dec_layers=config.dec_layers, conv=config.conv,
                        edge_weight=config.edge_weight, beta=config.beta, features=config.features,
-                       targets=config.targets, loss=config.loss, temporal_kernel=config.temporal_kernel)
+                       targets=config.targets, loss=config.loss, temporal_kernel=config.temporal_kernel,
+                       contrastive_weight=config.contrastive_weight, temperature=config.temperature)
 
 
 def build_mask(config: PretrainConfig, generator: torch.Generator) -> BaseTransform:
@@ -61,6 +66,18 @@ def build_mask(config: PretrainConfig, generator: torch.Generator) -> BaseTransf
                             generator=generator)
     return RandomJointMask(mask_ratio=config.mask_ratio, per_frame=span is not None, span=span or 1,
                            generator=generator)
+
+
+def build_contrast_view(config: PretrainConfig, generator: torch.Generator) -> BaseTransform | None:
+    """The second view of the contrastive loss (``contrastive_weight > 0``): the unmasked batch
+    rotated, scaled and sheared within the ``aug_*`` bounds and cropped in time to a random
+    ``[contrast_crop, 1]`` of its frames (stretched back), one draw per graph; else None."""
+    if config.contrastive_weight <= 0:
+        return None
+    steps = [spatial_augment(config.aug_rotate, config.aug_scale, config.aug_shear, generator)]
+    if config.contrast_crop < 1.0:
+        steps.append(RandomTemporalCrop((config.contrast_crop, 1.0), generator=generator))
+    return Compose([step for step in steps if step is not None])
 
 
 def make_loader(dataset: SkeletonDataset, config: PretrainConfig, dist_info: DistInfo, epoch: int) -> DataLoader:
@@ -122,33 +139,34 @@ def _pretrain(config: PretrainConfig, data_path: Path, out_dir: Path, resume: bo
         mask = build_mask(config, torch.Generator().manual_seed(seed))
         # its own stream (seed + 1), so switching augmentation on leaves the masks as they were
         augment = build_augment(config, torch.Generator().manual_seed(seed + 1))
+        contrast = build_contrast_view(config, torch.Generator().manual_seed(seed + 2))
         loader = make_loader(dataset, config, dist_info, epoch)
         train_model.train()
-        totals = torch.zeros(4, dtype=torch.float64)  # loss, joint, edge (graph-weighted), graphs
+        totals = torch.zeros(len(LOSSES) + 1, dtype=torch.float64)  # graph-weighted losses, graphs
         start = time.perf_counter()
         bar = progress_bar(loader, desc=f"pretrain {epoch + 1}/{config.epochs}", unit="batch",
                            enabled=progress if show else False)
         for batch in bar:
+            other_view = None if contrast is None else contrast(batch.clone()).to(device)
             if augment is not None:
                 batch = augment(batch)
             batch = mask(batch).to(device)
             with torch.autocast(device.type, dtype=torch.float16 if device.type == "cuda" else torch.bfloat16,
                                 enabled=config.amp):
-                out = train_model(batch)
+                out = train_model(batch, other_view=other_view)
             optimizer_step(out["loss"], optimizer, scaler, scheduler)
             n = batch.num_graphs
-            values = [float(out[k].detach()) for k in ("loss", "joint_loss", "edge_loss")]
+            values = [float(out[k].detach()) for k in LOSSES]
             totals += torch.tensor([v * n for v in values] + [n], dtype=torch.float64)
             elapsed = time.perf_counter() - start
-            bar.set_postfix(loss=f"{values[0]:.4f}", samples_s=f"{totals[3] / elapsed:.0f}")
+            bar.set_postfix(loss=f"{values[0]:.4f}", samples_s=f"{totals[-1] / elapsed:.0f}")
         if dist_info.enabled:
             torch.distributed.all_reduce(totals)
         seconds = time.perf_counter() - start
-        graphs = max(float(totals[3]), 1.0)
-        metrics = dict(epoch=epoch + 1, loss=float(totals[0]) / graphs, joint_loss=float(totals[1]) / graphs,
-                       edge_loss=float(totals[2]) / graphs, lr=optimizer.param_groups[0]["lr"],
-                       samples=int(totals[3]), seconds=round(seconds, 3),
-                       samples_per_s=round(float(totals[3]) / seconds, 1),
+        graphs = max(float(totals[-1]), 1.0)
+        metrics = dict(epoch=epoch + 1, **{k: float(v) / graphs for k, v in zip(LOSSES, totals)},
+                       lr=optimizer.param_groups[0]["lr"], samples=int(totals[-1]), seconds=round(seconds, 3),
+                       samples_per_s=round(float(totals[-1]) / seconds, 1),
                        peak_memory_mb=round(peak_memory_mb(device), 1))
         log.write(**metrics)
         if show:

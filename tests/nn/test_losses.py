@@ -3,7 +3,8 @@ import torch
 import pytest
 
 from skelgraph.nn.losses import (
-    edge_reconstruction_loss, masked_sce_loss, normalized_l1_loss, normalized_mse_loss, reconstruction_loss, sce_loss,
+    edge_reconstruction_loss, info_nce_loss, masked_sce_loss, normalized_l1_loss, normalized_mse_loss, reconstruction_loss,
+    sce_loss,
 )
 
 
@@ -85,3 +86,14 @@ def test_reconstruction_loss_sce_skips_zero_targets_but_mse_keeps_them():
 def test_reconstruction_loss_rejects_unknown_names():
     with pytest.raises(ValueError, match="sce, mse, l1"):
         reconstruction_loss(torch.ones(1, 1, 2), torch.ones(1, 1, 2), torch.ones(1, 1, dtype=torch.bool), "huber")
+
+
+def test_info_nce_is_log_batch_for_uninformative_features():
+    z = torch.ones(4, 3)  # every pair equally similar: chance is 1 in 4
+    torch.testing.assert_close(info_nce_loss(z, z), torch.tensor(4.0).log())
+
+
+def test_info_nce_prefers_matching_rows():
+    g = torch.Generator().manual_seed(0)
+    z = torch.randn(8, 16, generator=g)
+    assert info_nce_loss(z, z + 0.01 * torch.randn(8, 16, generator=g)) < info_nce_loss(z, z.roll(1, dims=0))

@@ -132,3 +132,27 @@ def test_cli_split_repeated_pretrains_on_the_union(synth_file, tmp_path):
     record = json.loads((tmp_path / "run" / "metrics.jsonl").read_text().splitlines()[0])
     assert record["samples"] == 60  # train (50) + test (10)
     assert 'split = ["train", "test"]' in (tmp_path / "run" / "config.toml").read_text()
+
+
+def test_contrastive_pretraining_trains_the_pooled_features(synth_file, tmp_path):
+    config = load_config(PretrainConfig, None, **TINY | {"epochs": 2, "contrastive_weight": 1.0,
+                                                         "features": ["position", "motion"]})
+    pretrain(config, synth_file, tmp_path / "run", progress=False)
+    records = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert all(r["contrastive_loss"] > 0 for r in records)
+    assert records[-1]["contrastive_loss"] < records[0]["contrastive_loss"]
+    model, _ = load_pretrained(tmp_path / "run")
+    assert model.projector is not None
+
+
+def test_contrastive_forward_needs_the_other_view(synth_file):
+    from torch_geometric.loader import DataLoader
+
+    from skelgraph.data.dataset import SkeletonDataset
+    from skelgraph.train.pretrain import build_mask, build_model
+
+    config = PretrainConfig(contrastive_weight=1.0, hidden_channels=8, num_frames=8)
+    batch = build_mask(config, torch.Generator().manual_seed(0))(
+        next(iter(DataLoader(SkeletonDataset(synth_file, num_frames=8), batch_size=4))))
+    with pytest.raises(ValueError, match="other_view"):
+        build_model(config, 3)(batch)
