@@ -301,9 +301,10 @@ def show(file: Path, index: int, mask_kind: str, num_parts: int, mask_ratio: flo
          frames: int, num_frames: int, seed: int, out: Path) -> None:
     """Draw sample INDEX of FILE with its mask and, with --checkpoint, the model's reconstruction.
 
-    SkeletonMAE's cosine loss fixes the direction of each rebuilt joint vector, not its length:
-    reconstructions are drawn at the true joint's distance from the centre along the predicted
-    direction.
+    Hidden joints are drawn where the model puts them. A model trained with the cosine loss
+    (`loss = "sce"`, the paper's) fixes only the direction of each rebuilt joint from the centre,
+    not its length: its reconstructions are drawn at the true joint's distance along the
+    predicted direction.
     """
     import torch
 
@@ -318,9 +319,11 @@ def show(file: Path, index: int, mask_kind: str, num_parts: int, mask_ratio: flo
         data = dataset[index]
         generator = torch.Generator().manual_seed(seed)
         if mask_kind == "body-part":
-            data = MaskEdges("incident")(BodyPartMask(num_parts, generator=generator)(data))
+            data = BodyPartMask(num_parts, generator=generator)(data)
         elif mask_kind == "random-joint":
-            data = MaskEdges("incident")(RandomJointMask(mask_ratio, generator=generator)(data))
+            data = RandomJointMask(mask_ratio, generator=generator)(data)
+        # the bones of hidden joints, drawn dashed; the model itself sees every bone
+        drawn = MaskEdges("incident")(data.clone()) if mask_kind != "none" else data
         reconstruction = None
         if checkpoint is not None:
             if mask_kind == "none":
@@ -330,11 +333,16 @@ def show(file: Path, index: int, mask_kind: str, num_parts: int, mask_ratio: flo
             model, state = load_pretrained(checkpoint)
             if state["layout"] != dataset.layout.to_json():
                 raise click.ClickException(f"{checkpoint}: trained on another layout than {file}")
+            if "position" not in model.target_names:
+                raise click.ClickException(f"{checkpoint}: rebuilds {', '.join(model.target_names)}, not positions: "
+                                           "nothing to draw")
             model.eval()
+            c = data.x.size(-1)
             with torch.no_grad():
-                x_hat = model(data)["x_hat"]
-            # cosine loss: keep the predicted direction, take the true length (see --help)
-            x_hat = x_hat / x_hat.norm(dim=-1, keepdim=True).clamp_min(1e-8) * data.x.norm(dim=-1, keepdim=True)
+                i = model.target_names.index("position")
+                x_hat = model(data)["x_hat"][..., i * c:(i + 1) * c]
+            if model.loss == "sce":  # direction only: take the true length (see --help)
+                x_hat = x_hat / x_hat.norm(dim=-1, keepdim=True).clamp_min(1e-8) * data.x.norm(dim=-1, keepdim=True)
             reconstruction = data_to_keypoint(data.clone().update({"x": x_hat}), dataset.store.num_persons)
         try:
             from skelgraph.viz import draw_skeleton
@@ -342,7 +350,7 @@ def show(file: Path, index: int, mask_kind: str, num_parts: int, mask_ratio: flo
             path = draw_skeleton(
                 data_to_keypoint(data, dataset.store.num_persons), dataset.layout,
                 frames=None if out.suffix == ".gif" else frames, keep_mask=data.get("keep_mask"),
-                masked_edges=data.get("masked_edge_index"), reconstruction=reconstruction, out=out,
+                masked_edges=drawn.get("masked_edge_index"), reconstruction=reconstruction, out=out,
                 title=f"{data.name}  ({mask_kind} mask{', reconstruction' if reconstruction is not None else ''})")
         except ImportError as err:
             raise click.ClickException(str(err)) from None

@@ -63,6 +63,21 @@ def test_show_draws_mask_and_reconstruction(runner, tmp_path):
     assert result.exit_code == 0 and gif.read_bytes()[:3] == b"GIF"
 
 
+def test_show_draws_a_position_and_motion_model(runner, tmp_path):
+    pytest.importorskip("matplotlib")
+    from skelgraph.train.config import PretrainConfig, load_config
+    from skelgraph.train.pretrain import pretrain
+
+    data = tmp_path / "s.h5"
+    runner.invoke(main, ["synth", str(data), "--samples", "10"])
+    config = load_config(PretrainConfig, None, epochs=1, batch_size=8, num_frames=8, hidden_channels=8, loss="mse",
+                         features=["position", "motion"], targets=["position", "motion"], contrastive_weight=0.5)
+    pretrain(config, data, tmp_path / "run", progress=False)
+    result = runner.invoke(main, ["show", str(data), "2", "--checkpoint", str(tmp_path / "run"), "--out",
+                                  str(tmp_path / "f.png"), "--num-frames", "8"])
+    assert result.exit_code == 0, result.output
+
+
 def test_show_index_out_of_range(runner, tmp_path):
     data = tmp_path / "s.h5"
     runner.invoke(main, ["synth", str(data), "--samples", "3"])

@@ -223,7 +223,8 @@ class SkeletonMAE(EncoderMixin, Module):
             adj: What the convs receive instead of ``data.edge_index`` (e.g. a dense ``[V, V]``
                 adjacency for the dense reference path of :mod:`skelgraph.nn.conv`).
             other_view: The same graphs, augmented otherwise and unmasked (needed with
-                ``contrastive_weight > 0``).
+                ``contrastive_weight > 0`` in training; in eval mode, without it the contrastive
+                loss is 0).
 
         Returns:
             ``{"loss", "joint_loss", "edge_loss", "contrastive_loss"}`` scalars and ``"x_hat"``
@@ -246,7 +247,7 @@ class SkeletonMAE(EncoderMixin, Module):
             if pos.numel():
                 edge_loss = edge_reconstruction_loss(self.edge_logits(h_dec, pos), self.edge_logits(h_dec, neg))
         contrastive_loss = joint_loss.new_zeros(())
-        if self.projector is not None:
+        if self.projector is not None and (other_view is not None or self.training):
             if other_view is None:
                 raise ValueError("contrastive_weight > 0: forward needs other_view (the batch augmented otherwise)")
             h_other = self.encode(other_view, adj)
