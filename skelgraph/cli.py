@@ -602,9 +602,10 @@ def bench(joints: str, persons: int, frames: int | None, width: int, batch: int 
 def demo(out: Path, seed: int) -> None:
     """Run the whole pipeline on an embedded synthetic set: no download, a few minutes on 2 CPU cores.
 
-    Writes synthetic labelled actions, pre-trains SkeletonMAE, fine-tunes the STRL classifier
-    from it and from scratch with the same budget, compares k-NN on pre-trained and random
-    encoders, and prints a table of test accuracies.
+    The regime SkeletonMAE is for: pre-trains on 800 unlabelled synthetic sequences, fine-tunes
+    the STRL classifier on 40 of them labelled (5 %) from the pre-trained encoder and from
+    scratch with the same budget, compares k-NN with those 40 as neighbours on the pre-trained
+    and a random encoder, and prints a table of test accuracies (200 test sequences).
     """
     import shutil
 

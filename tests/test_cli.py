@@ -89,7 +89,7 @@ def test_demo_runs_every_stage_and_prints_the_table(runner, tmp_path, monkeypatc
     from skelgraph.train import demo
 
     # the real demo's shapes, shrunk so the wiring is tested in seconds
-    monkeypatch.setattr(demo, "DEMO_SAMPLES", 30)
+    monkeypatch.setattr(demo, "DEMO_SAMPLES", 60)
     monkeypatch.setattr(demo, "DEMO_PRETRAIN", demo.DEMO_PRETRAIN | dict(epochs=1, num_frames=8, hidden_channels=8))
     monkeypatch.setattr(demo, "DEMO_FINETUNE", demo.DEMO_FINETUNE | dict(epochs=1, num_frames=8, hidden_channels=8,
                                                                          warmup_epochs=0, lr_steps=(1,)))
