@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import signal
 import statistics
 import subprocess
@@ -56,8 +57,10 @@ def run_block(name: str, source: Path, args: list[str], extra: list[str], run_di
         command.append("--resume")
     env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1"),
            "MKL_NUM_THREADS": os.environ.get("MKL_NUM_THREADS", "1"), "PYTHONPATH": str(source)}
-    log.write(f"{time.strftime('%H:%M:%S')} {name}: epochs {epochs_done(run_dir)}..{until}: {' '.join(command)}\n")
+    first = epochs_done(run_dir)
+    log.write(f"{time.strftime('%H:%M:%S')} {name}: epochs {first}..{until}: {' '.join(command)}\n")
     log.flush()
+    before, start = resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter()
     proc = subprocess.Popen(command, cwd=source, env=env, stdout=log, stderr=log)
     while proc.poll() is None:
         if checkpoint_epoch_written(run_dir, until):
@@ -67,6 +70,11 @@ def run_block(name: str, source: Path, args: list[str], extra: list[str], run_di
         time.sleep(0.5)
     if proc.returncode not in (0, -signal.SIGTERM):
         raise SystemExit(f"{name} failed (exit {proc.returncode}); see {log.name}")
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)  # the child is reaped: its CPU time is in here
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    with (run_dir.parent / "blocks.jsonl").open("a") as f:  # CPU time: blind to time spent waiting for a core
+        f.write(json.dumps({"side": name, "epochs": [first, until], "wall_s": time.perf_counter() - start,
+                            "cpu_s": cpu}) + "\n")
 
 
 def summary(out: Path, names: list[str], block: int) -> dict:
@@ -79,13 +87,23 @@ def summary(out: Path, names: list[str], block: int) -> dict:
               for start in range(0, common, block)]
     first = names[0]
     total = {n: sum(r["seconds"] for r in records[n][:common]) for n in names}
-    return {"epochs": {n: len(r) for n, r in records.items()}, "epochs_timed_together": common, "block": block,
-            "median_epoch_seconds_per_block": blocks,
-            "ratio_per_block": {n: [b[first] / b[n] for b in blocks] for n in names[1:]},
-            "ratio_of_total_seconds": {n: total[first] / total[n] for n in names[1:]},
-            "training_seconds_together": total,
-            "last_test": {n: next(({"epoch": r["epoch"], "top1": r["test_top1"], "top5": r.get("test_top5")}
-                                   for r in reversed(records[n]) if "test_top1" in r), None) for n in names}}
+    result = {"epochs": {n: len(r) for n, r in records.items()}, "epochs_timed_together": common, "block": block,
+              "median_epoch_seconds_per_block": blocks,
+              "ratio_per_block": {n: [b[first] / b[n] for b in blocks] for n in names[1:]},
+              "ratio_of_total_seconds": {n: total[first] / total[n] for n in names[1:]},
+              "training_seconds_together": total,
+              "last_test": {n: next(({"epoch": r["epoch"], "top1": r["test_top1"], "top5": r.get("test_top5")}
+                                     for r in reversed(records[n]) if "test_top1" in r), None) for n in names}}
+    blocks_file = out / "blocks.jsonl"
+    if blocks_file.exists():  # whole processes' CPU time per epoch (start-up and evaluation included)
+        rows = [json.loads(line) for line in blocks_file.read_text().splitlines() if line.strip()]
+        cpu = {n: [r["cpu_s"] / (r["epochs"][1] - r["epochs"][0]) for r in rows
+                   if r["side"] == n and r["epochs"][1] <= common and r["epochs"][1] > r["epochs"][0]] for n in names}
+        result["cpu_seconds_per_epoch_by_block"] = cpu
+        pairs = min(len(v) for v in cpu.values())
+        result["cpu_ratio_per_block"] = {n: [a / b for a, b in zip(cpu[first][:pairs], cpu[n][:pairs])]
+                                         for n in names[1:]}
+    return result
 
 
 def main() -> None:
