@@ -29,8 +29,8 @@ def test_fast_parser_reads_every_sample_as_the_line_parser_does():
 
 def test_decimals_are_the_nearest_float64_like_float():
     rng = np.random.default_rng(0)
-    words = [f"{v:.{d}f}".encode() for v, d in zip(rng.standard_normal(5000) * 10.0 ** rng.integers(-3, 4, 5000),
-                                                  rng.integers(0, 9, 5000))]
+    values, digits = rng.standard_normal(5000) * 10.0 ** rng.integers(-3, 4, 5000), rng.integers(0, 9, 5000)
+    words = [f"{v:.{d}f}".encode() for v, d in zip(values, digits)]
     words += [b".5", b"-.25", b"5.", b"0", b"-0.0000001", b"-9.276937E-05", b"1e3", b"2E+2"]  # exponents: float()
     assert _decimals(*_tokens(b" ".join(words))).tolist() == [float(w) for w in words]
 
