@@ -20,6 +20,8 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from skelgraph import __version__
+from skelgraph import hugepages
+from skelgraph.hugepages import enable_huge_pages
 from skelgraph.threads import apply_default_threads, current_choice
 
 KINDS = ("ntu", "pyskl", "kinetics", "nwucla", "bvh", "numpy")
@@ -51,6 +53,7 @@ def user_errors() -> Iterator[None]:
 def main() -> None:
     """Masked graph pre-training (SkeletonMAE) for skeleton action recognition, on PyTorch Geometric."""
     apply_default_threads()  # torch threads = the free cores, unless OMP_NUM_THREADS is set (skelgraph/threads.py)
+    enable_huge_pages()  # 2 MiB pages for large tensors: far fewer page faults (skelgraph/hugepages.py)
 
 
 # ----------------------------------------------------------------------------- preprocess
@@ -595,7 +598,8 @@ def env() -> None:
                        ("torch_geometric", torch_geometric.__version__), ("torch_scatter", scatter),
                        ("numpy", np.__version__), ("h5py", h5py.__version__), ("click", metadata.version("click")),
                        ("matplotlib", mpl), ("cuda device", cuda),
-                       ("cpu threads", f"{torch.get_num_threads()}; chosen {current_choice().describe()}")):
+                       ("cpu threads", f"{torch.get_num_threads()}; chosen {current_choice().describe()}"),
+                       ("huge pages", hugepages.applied or enable_huge_pages())):
         click.echo(f"{key:16s}{value}")
 
 
