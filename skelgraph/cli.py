@@ -33,6 +33,8 @@ import click
 
 from skelgraph import __version__
 from skelgraph.data.sequence import printable
+from skelgraph import hugepages
+from skelgraph.hugepages import enable_huge_pages
 from skelgraph.threads import apply_default_threads, current_choice
 
 #: (module, class) of every expected failure; subclasses count too (SourceError, LabelError, ...).
@@ -93,7 +95,8 @@ class InputPath(click.Path):
 @click.version_option(__version__, prog_name="skelgraph")
 def main() -> None:
     """Masked graph pre-training (SkeletonMAE) for skeleton action recognition, on PyTorch Geometric."""
-    apply_default_threads()  # torch threads from the free cores unless OMP_NUM_THREADS is set (skelgraph/threads.py)
+    apply_default_threads()  # torch threads = the free cores, unless OMP_NUM_THREADS is set (skelgraph/threads.py)
+    enable_huge_pages()  # 2 MiB pages for large tensors: far fewer page faults (skelgraph/hugepages.py)
 
 
 # ----------------------------------------------------------------------------- preprocess
@@ -521,15 +524,18 @@ def evaluate(run_dir: Path, data: Path, split: str | None, knn: int | None, trai
 @click.option("--batch", default=None, type=click.IntRange(1),
               help="Samples per batch.  [default: 64; 8 with --quick]")
 @click.option("--warmup", default=None, type=click.IntRange(0),
-              help="Untimed steps first.  [default: 2; 1 with --quick]")
+              help="Untimed rounds first.  [default: 2; 1 with --quick]")
 @click.option("--repeats", default=None, type=click.IntRange(1),
-              help="Timed steps per path.  [default: 10; 3 with --quick]")
+              help="Timed rounds per row (each path once per round, new batch).  [default: 15; 3 with --quick]")
 @click.option("--conv", "convs", multiple=True, help="Conv to measure (repeatable).  [default: every conv]")
+@click.option("--path", "paths", multiple=True,
+              type=click.Choice(["fused", "plain", "dense", "pyg-dense", "fused-noscatter", "plain-noscatter"]),
+              help="Path to time (repeatable; dense, the reference, always).  [default: all]")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
 @click.option("--threads", default=None, type=click.IntRange(1),
-              help="torch threads.  [default: torch's; 1 with --quick]")
+              help="torch threads, recorded.  [default: the CLI's choice (skelgraph env); 1 with --quick]")
 @click.option("--data", type=InputPath(dir_okay=False), default=None,
-              help="HDF5 file for the read rate.  [default: a synthetic file in a temporary directory]")
+              help="HDF5 file for the read rate.  [default: a random file of the bench's shape, in a temp dir]")
 @click.option("--read-samples", default=None, type=click.IntRange(1),
               help="Samples read per worker setting.  [default: 512; 64 with --quick]")
 @click.option("--no-read", is_flag=True, help="Skip the HDF5 read measurement.")
@@ -541,7 +547,8 @@ def evaluate(run_dir: Path, data: Path, split: str | None, knn: int | None, trai
 @click.option("--plot", "plot_path", type=click.Path(path_type=Path), default=None,
               help="Also draw a bar chart (.png) of samples/s here (needs matplotlib).")
 def bench(joints: str, persons: int, frames: int | None, width: int, batch: int | None, warmup: int | None,
-          repeats: int | None, convs: tuple[str, ...], device: str, threads: int | None, data: Path | None,
+          repeats: int | None, convs: tuple[str, ...], paths: tuple[str, ...], device: str, threads: int | None,
+          data: Path | None,
           read_samples: int | None, no_read: bool, no_memory: bool, quick: bool, json_path: Path | None,
           plot_path: Path | None) -> None:
     """Time every conv in SkeletonMAE pre-training and the STRL classifier: the PyG path against dense code.
@@ -552,36 +559,27 @@ def bench(joints: str, persons: int, frames: int | None, width: int, batch: int 
     NTU-60 x-sub epoch. See experiments/bench/README.md for every column.
     """
     import json
-    import tempfile
 
     import torch
 
     from skelgraph.bench import BenchConfig, format_table, plot, run_bench
-    from skelgraph.data.synth_file import write_synthetic
     from skelgraph.nn.conv import CONVS
 
     unknown = [c for c in convs if c not in CONVS]
     if unknown:
         raise click.ClickException(f"unknown conv {unknown[0]!r}; choose from {', '.join(CONVS)}")
-    if threads is not None or quick:  # --quick: 1 thread, so a busy machine cannot make threads wait on each other
-        torch.set_num_threads(threads or 1)
-    config = BenchConfig(joints=int(joints), persons=persons, frames=frames or (32 if quick else 64), width=width,
+    config = BenchConfig(threads=threads or (1 if quick else torch.get_num_threads()),
+                         joints=int(joints), persons=persons, frames=frames or (32 if quick else 64), width=width,
                          batch=batch or (8 if quick else 64),
                          warmup=warmup if warmup is not None else (1 if quick else 2),
-                         repeats=repeats or (3 if quick else 10), device=device, convs=convs or tuple(CONVS),
+                         repeats=repeats or (3 if quick else 15), device=device, convs=convs or tuple(CONVS),
+                         paths=paths,
                          memory=not no_memory, read_samples=read_samples or (64 if quick else 512))
     echo = functools.partial(click.echo, err=True)
-    synthetic = data is None and not no_read
     try:
-        with tempfile.TemporaryDirectory() as tmp:
-            if synthetic:
-                data = Path(tmp) / "synthetic.h5"
-                write_synthetic(data, config.layout_name, samples=config.read_samples)
-            result = run_bench(config, None if no_read else data, echo=echo)
+        result = run_bench(config, data, read=not no_read, echo=echo)
     except ValueError as err:  # e.g. --device cuda without CUDA
         raise click.ClickException(str(err)) from None
-    if synthetic:
-        result.read_source = f"synthetic {config.layout_name} file, {config.read_samples} samples, 1 person"
     click.echo(format_table(result))
     if json_path is not None:
         json_path.write_text(json.dumps(result.to_dict(), indent=1))
@@ -648,7 +646,8 @@ def env() -> None:
                        ("torch_geometric", torch_geometric.__version__), ("torch_scatter", scatter),
                        ("numpy", np.__version__), ("h5py", h5py.__version__), ("click", metadata.version("click")),
                        ("matplotlib", mpl), ("cuda device", cuda),
-                       ("cpu threads", f"{torch.get_num_threads()}; chosen {current_choice().describe()}")):
+                       ("cpu threads", f"{torch.get_num_threads()}; chosen {current_choice().describe()}"),
+                       ("huge pages", hugepages.applied or enable_huge_pages())):
         click.echo(f"{key:16s}{value}")
 
 

@@ -5,8 +5,8 @@ import torch
 from click.testing import CliRunner
 
 from skelgraph.bench import (MODELS, MODES, NTU60_XSUB_TRAIN, BenchConfig, BenchResult, Row, Timing, build_models,
-                             busy_warning, check_agreement, make_batch, make_step, project_epoch, pyg_dense_model,
-                             torch_scatter_version)
+                             busy_warning, check_agreement, compare_runs, make_batch, make_batches, make_step,
+                             project_epoch, pyg_dense_model, torch_scatter_version, write_read_file)
 from skelgraph.cli import main
 from skelgraph.nn.conv import CONVS, dense_adjacency
 
@@ -24,11 +24,12 @@ def quick_json(tmp_path_factory):
 
 def test_bench_quick_writes_json_with_expected_keys(quick_json):
     _, doc = quick_json
-    assert {"config", "environment", "rows", "ratios", "agreement", "read", "pretrain_memory_per_sample_mb",
-            "epoch_projection", "notes"} <= set(doc)
+    assert {"config", "environment", "rows", "ratios", "targets", "agreement", "read",
+            "pretrain_memory_per_sample_mb", "epoch_projection", "notes"} <= set(doc)
     row = doc["rows"][0]
-    assert {"model", "mode", "conv", "path", "median_s", "q25_s", "q75_s", "samples_per_s", "peak_mb",
-            "params"} <= set(row)
+    assert {"model", "mode", "conv", "path", "median_s", "q25_s", "q75_s", "cpu_median_s", "samples_per_s",
+            "peak_mb", "params", "vs_dense", "vs_dense_cpu"} <= set(row)
+    assert doc["config"]["threads"] == doc["environment"]["threads"] == 1
 
 
 def test_bench_quick_runs_every_conv_model_mode_and_path(quick_json):
@@ -50,8 +51,10 @@ def test_bench_reports_torch_scatter_state(quick_json):
 
 def test_bench_prints_ratio_agreement_and_read_rate(quick_json):
     output, doc = quick_json
-    assert "fused/dense" in output and "agreement with the fused path" in output
+    assert "vs dense [95% CI]" in output and "agreement with the fused path" in output
     assert all(a["ok"] for a in doc["agreement"])
+    assert {a["mode"] for a in doc["agreement"]} == set(MODES)
+    assert all("grad_rel_diff" in a for a in doc["agreement"] if a["mode"] == "fwd+bwd")
     assert [r["workers"] for r in doc["read"]["rates"]] == [0, 2]
     assert all(r["samples_per_s"] > 0 for r in doc["read"]["rates"])
 
@@ -117,8 +120,51 @@ def test_epoch_projection_uses_measured_rate_and_finds_the_bound():
     assert result.pretrain_memory_per_sample_mb() == {"gin": pytest.approx(2.0)}
 
 
-def test_busy_warning_only_when_threads_exceed_free_cores():
-    env = {"device": "cpu", "load_average_1min": 0.1, "cpu_count": 2, "threads": 2}
+def test_busy_warning_only_when_other_processes_leave_too_few_cores():
+    env = {"device": "cpu", "other_busy_cores": 0.1, "cores_available": 2, "threads": 2}
     assert busy_warning(env) is None
-    assert "busy" in busy_warning({**env, "load_average_1min": 1.9})
-    assert busy_warning({**env, "device": "cuda", "load_average_1min": 9.0}) is None
+    assert "busy" in busy_warning({**env, "other_busy_cores": 1.9})
+    assert busy_warning({**env, "threads": 1, "other_busy_cores": 0.9}) is None
+    assert busy_warning({**env, "device": "cuda", "other_busy_cores": 9.0}) is None
+
+
+def test_ratios_have_intervals_and_rows_are_paired(quick_json):
+    _, doc = quick_json
+    for row in doc["rows"]:
+        ratio = row["vs_dense"]
+        assert ratio["pairs"] == doc["config"]["repeats"] and ratio["low"] <= ratio["median"] <= ratio["high"]
+        if row["path"] == "dense":  # against itself: every round's ratio is exactly 1
+            assert ratio["median"] == ratio["low"] == ratio["high"] == 1.0
+
+
+def test_each_round_gets_a_new_batch():
+    config = BenchConfig(batch=2, frames=6, width=8)
+    first, second = make_batches(config, 2)
+    assert not torch.equal(first.x, second.x) and first.edge_index is not second.edge_index
+
+
+def test_fused_step_rebuilds_its_adjacency_for_each_batch():
+    config = BenchConfig(batch=2, frames=6, width=8, convs=("gcn",))
+    batches = make_batches(config, 2)
+    model = build_models("gcn", config)["mae"]
+    step = make_step("mae", model, None, batches, dense_adjacency(batches[0].edge_index, 25), "fused", "fwd")
+    step(0)
+    built = model.encoder[0]._csr_cache._value
+    step(1)
+    assert model.encoder[0]._csr_cache._value is not built
+
+
+def test_gradient_disagreement_is_caught():
+    ref = [torch.tensor([1.0, -2.0]), torch.tensor([0.5])]
+    same = compare_runs(torch.ones(3), torch.ones(3), [g.clone() for g in ref], ref)
+    assert same["ok"] and same["grad_rel_diff"] == 0.0
+    off = compare_runs(torch.ones(3), torch.ones(3), [ref[0], torch.tensor([0.6])], ref)  # equal outputs
+    assert not off["ok"] and off["grad_rel_diff"] == pytest.approx(0.05)
+    assert not compare_runs(torch.ones(3), torch.ones(3), ref[:1], ref)["ok"]  # a parameter missing
+
+
+def test_read_file_has_the_bench_persons(tmp_path):
+    from skelgraph.data.h5 import H5Skeletons
+
+    store = H5Skeletons(write_read_file(tmp_path / "r.h5", BenchConfig(persons=2), 3))
+    assert len(store) == 3 and store.num_persons == 2 and store.read(0).keypoint.shape[0] == 2

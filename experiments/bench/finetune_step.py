@@ -185,7 +185,8 @@ def main() -> None:
                          args.pairs, args.warmup)
     wall, cpu = times.summary("baseline", "candidate"), times.summary("baseline", "candidate", "cpu")
     shape = f"N={batches[0].num_nodes} nodes, T={batches[0].x.size(1)}, batch {batches[0].num_graphs}"
-    report = {"baseline": args.baseline, "candidate": "working tree" + (" (bf16 autocast)" if args.amp else ""), "config": str(args.config),
+    report = {"baseline": args.baseline, "candidate": "working tree" + (" (bf16 autocast)" if args.amp else ""),
+              "config": str(args.config),
               "data": str(args.data) if args.data else f"synthetic {args.synthetic}", "shape": shape,
               "conv": config.conv, "threads": torch.get_num_threads(), "pairs": args.pairs,
               "load_average_1min_before": load_before, "equivalence": check,

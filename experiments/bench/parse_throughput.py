@@ -1,37 +1,75 @@
 r"""Reader throughput on the real samples in ../shared/data (or $SKELGRAPH_SHARED_DATA).
 
-    python experiments/bench/parse_throughput.py [--repeats 20]
+    python experiments/bench/parse_throughput.py [--rounds 20] [--stgcn PATH/ntu_read_skeleton.py]
 
-NTU: the 15 ``.skeleton`` samples, read ``repeats`` times (best and median pass reported).
+NTU: the 15 ``.skeleton`` samples, all read once per round by each reader, the readers taking
+turns round by round (``skelgraph.timing.paired_times``); files/s from the median round, and
+the speed of skelgraph's reader over each other reader as the median of per-round ratios with
+a bootstrap 95 % interval. Readers: ``read_ntu_skeleton`` (the fast byte-level parser, with
+the line parser as its fallback); the line parser alone (the reader before issue 13);
+``--stgcn``: st-gcn's ``read_xyz`` (``tools/utils/ntu_read_skeleton.py`` of
+https://github.com/yysijie/st-gcn, the field's standard reader), imported from the path you
+give (its code is not part of skelgraph); its output is checked against ours first.
 NW-UCLA: every member of ``all_sqe.tar.gz`` streamed in one pass (decompression included), best
-of 3 passes. Prints a table of files/s and frames/s.
+of 3 passes.
 """
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import platform
 import statistics
+import sys
 import time
 from pathlib import Path
 
-from skelgraph.data.readers.ntu import read_ntu_skeleton
-from skelgraph.data.readers.nwucla import iter_nwucla_archive
+import numpy as np
 
 REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO))  # this checkout's skelgraph
 SHARED_DATA = Path(os.environ.get("SKELGRAPH_SHARED_DATA", REPO.parent / "shared" / "data"))
 
+from skelgraph.data.readers.ntu import _parse_lines, read_ntu_skeleton  # noqa: E402
+from skelgraph.data.readers.nwucla import iter_nwucla_archive  # noqa: E402
+from skelgraph.timing import paired_times  # noqa: E402
 
-def bench_ntu(repeats: int) -> tuple[int, int, list[float]]:
+
+def load_stgcn(path: Path):
+    """st-gcn's ``read_xyz`` from the file at ``path``."""
+    spec = importlib.util.spec_from_file_location("stgcn_ntu_read_skeleton", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.read_xyz
+
+
+def check_stgcn(read_xyz, files: list[Path]) -> float:
+    """Largest |ours - st-gcn's| over the files (st-gcn: [3, T, 25, 2 bodies], by slot per frame)."""
+    worst = 0.0
+    for f in files:
+        ours = read_ntu_skeleton(f)  # [B, T, 25, 3]
+        theirs = read_xyz(str(f)).transpose(3, 1, 2, 0)[:ours.shape[0]]  # [B, T, 25, 3]
+        worst = max(worst, float(np.abs(ours - theirs).max()))
+    return worst
+
+
+def bench_ntu(rounds: int, stgcn: Path | None) -> None:
     files = sorted((SHARED_DATA / "ntu_samples").glob("*.skeleton"))
     frames = sum(read_ntu_skeleton(f).shape[1] for f in files)  # also warms the page cache
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        for f in files:
-            read_ntu_skeleton(f)
-        times.append(time.perf_counter() - start)
-    return len(files), frames, times
+    readers = {"skelgraph read_ntu_skeleton": lambda i: [read_ntu_skeleton(f) for f in files],
+               "skelgraph line parser (before)": lambda i: [_parse_lines(f.read_bytes(), f) for f in files]}
+    if stgcn is not None:
+        read_xyz = load_stgcn(stgcn)
+        print(f"# st-gcn read_xyz from {stgcn}: largest difference from ours {check_stgcn(read_xyz, files):.1e}")
+        readers["st-gcn read_xyz (reference)"] = lambda i: [read_xyz(str(f)) for f in files]
+    times = paired_times(readers, rounds, warmup=1)
+    ours = next(iter(readers))
+    print(f"# NTU: {len(files)} files, {frames} frames, {rounds} rounds, readers alternating; 1 process")
+    print(f"{'reader':34}{'files/s':>9}{'frames/s':>10}  {'skelgraph faster by [95% CI]':>30}")
+    for name in readers:
+        median = times.median(name)
+        ratio = "" if name == ours else str(times.summary(name, ours))
+        print(f"{name:34}{len(files) / median:9.0f}{frames / median:10.0f}  {ratio:>30}")
 
 
 def bench_nwucla(repeats: int) -> tuple[int, int, list[float]]:
@@ -49,17 +87,19 @@ def bench_nwucla(repeats: int) -> tuple[int, int, list[float]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=20, help="passes over the NTU samples")
+    parser.add_argument("--rounds", type=int, default=20, help="rounds over the NTU samples")
+    parser.add_argument("--stgcn", type=Path, default=None,
+                        help="st-gcn's tools/utils/ntu_read_skeleton.py, for the reference row")
     args = parser.parse_args()
     if not SHARED_DATA.is_dir():
         raise SystemExit(f"{SHARED_DATA} is absent: nothing to measure")
-    print(f"# {platform.processor() or platform.machine()}, python {platform.python_version()}, 1 process")
-    print(f"{'reader':<28}{'files':>7}{'frames':>8}{'best files/s':>14}{'best frames/s':>15}{'median files/s':>16}")
-    for label, (files, frames, times) in (
-            (f"NTU .skeleton (x{args.repeats})", bench_ntu(args.repeats)),
-            ("NW-UCLA tar.gz stream (x3)", bench_nwucla(3))):
-        best, median = min(times), statistics.median(times)
-        print(f"{label:<28}{files:>7}{frames:>8}{files / best:>14.0f}{frames / best:>15.0f}{files / median:>16.0f}")
+    print(f"# {platform.processor() or platform.machine()}, python {platform.python_version()}, "
+          f"numpy {np.__version__}, load average {os.getloadavg()[0]:.1f}")
+    bench_ntu(args.rounds, args.stgcn)
+    files, frames, times = bench_nwucla(3)
+    best, median = min(times), statistics.median(times)
+    print(f"# NW-UCLA tar.gz stream (x3): {files} files, {frames} frames: best {files / best:.0f} files/s, "
+          f"{frames / best:.0f} frames/s; median {files / median:.0f} files/s")
 
 
 if __name__ == "__main__":

@@ -69,15 +69,57 @@ class AdjacencyCache:
         self._key = self._value = None
 
 
-def sparse_matmul(adj_t: Tensor, x: Tensor) -> Tensor:
+class _CSRMatmul(torch.autograd.Function):
+    r"""``adj_t @ x`` for a constant CSR ``adj_t`` whose transpose ``adj`` (CSR too) is given:
+    the backward is ``adj @ grad``, the same fast forward kernel. PyTorch's own backward of
+    ``torch.sparse.mm(adj_t, x, "sum")`` rebuilds the transpose (a sort) on every call."""
+
+    @staticmethod
+    def forward(ctx, adj_t: Tensor, adj: Tensor, flat: Tensor) -> Tensor:  # type: ignore[override]
+        ctx.adj = adj
+        return torch.sparse.mm(adj_t, flat, "sum")
+
+    @staticmethod
+    def backward(ctx, grad: Tensor) -> tuple[None, None, Tensor]:  # type: ignore[override]
+        return None, None, torch.sparse.mm(ctx.adj, grad.contiguous(), "sum")
+
+
+def transpose_csr(adj_t: Tensor) -> Tensor:
+    r"""The transpose of a CSR matrix, as CSR (for :func:`sparse_matmul`'s backward)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
+        return adj_t.t().to_sparse_csr()
+
+
+def sparse_matmul(adj_t: Tensor, x: Tensor, adj: Tensor | None = None) -> Tensor:
     r"""``adj_t @ x`` over every frame at once: ``adj_t`` sparse CSR ``[N_out, N_in]``,
-    ``x`` ``[N_in, *]`` (e.g. ``[N, T, F]``), result ``[N_out, *]``."""
+    ``x`` ``[N_in, *]`` (e.g. ``[N, T, F]``), result ``[N_out, *]``. On the CPU, passing ``adj``
+    (``adj_t``'s transpose, :func:`transpose_csr`; the adjacency must need no gradient) makes the
+    backward one more forward product instead of PyTorch's generic one, which is slower than a
+    dense ``[V, V]`` product at NTU shape."""
     flat = x.reshape(x.size(0), -1)
     if flat.device.type == "cpu":
-        out = torch.sparse.mm(adj_t, flat, "sum")  # vectorised CPU CSR kernel (with autograd)
+        if adj is not None and torch.is_grad_enabled() and flat.requires_grad:
+            out = _CSRMatmul.apply(adj_t, adj, flat)
+        else:
+            out = torch.sparse.mm(adj_t, flat, "sum")  # vectorised CPU CSR kernel (with autograd)
     else:
         out = spmm(adj_t, flat, reduce="sum")
     return out.view(adj_t.size(0), *x.shape[1:])
+
+
+class _FusedTranspose:
+    r"""For the fused convs: the transpose of the CSR adjacency a layer propagates with, built
+    once per adjacency (one layer sees the same one for every frame and for every call of a
+    forward pass; the STRL classifier calls its encoder three times per step)."""
+
+    _transpose: AdjacencyCache
+
+    def _fused_product(self, adj_t: Tensor, x: Tensor) -> Tensor:
+        if not hasattr(self, "_transpose"):
+            self._transpose = AdjacencyCache()
+        adj = self._transpose.get((adj_t,), lambda: transpose_csr(adj_t)) if x.device.type == "cpu" else None
+        return sparse_matmul(adj_t, x, adj)
 
 
 def csr_adjacency(edge_index: Tensor, values: Tensor | None, size: tuple[int, int],
@@ -105,13 +147,15 @@ def _is_dense_adjacency(edge_index: Tensor) -> bool:
         and edge_index.is_floating_point()
 
 
-def stgcn_partition(edge_index: Tensor, hop: Tensor, num_nodes: int) -> tuple[Tensor, Tensor, Tensor]:
+def stgcn_partition(edge_index: Tensor, hop: Tensor, num_nodes: int,
+                    dtype: torch.dtype = torch.float32) -> tuple[Tensor, Tensor, Tensor]:
     r"""ST-GCN's spatial-configuration partition (Yan et al., AAAI 2018) of a graph.
 
     Args:
         edge_index: ``[2, E]`` bones, both directions (self loops are dropped).
         hop: ``[N]`` long, bones from the centre joint.
         num_nodes: ``N``.
+        dtype: Of ``norm`` (the model's floating type, so float64 models get exact coefficients).
 
     Returns:
         ``(edge_index [2, N + E], subset [N + E], norm [N + E])``: a self loop per node first,
@@ -132,12 +176,12 @@ def stgcn_partition(edge_index: Tensor, hop: Tensor, num_nodes: int) -> tuple[Te
     subset = torch.cat([torch.full((num_nodes,), ROOT, dtype=torch.long, device=edge_index.device), subset])
     edge_index = torch.cat([loops, edge_index], dim=1)
     key = subset * num_nodes + edge_index[1]  # (subset, target) pairs
-    count = torch.zeros(3 * num_nodes, device=edge_index.device).index_add_(
-        0, key, torch.ones_like(key, dtype=torch.float))
+    count = torch.zeros(3 * num_nodes, device=edge_index.device, dtype=dtype).index_add_(
+        0, key, torch.ones_like(key, dtype=dtype))
     return edge_index, subset, count[key].reciprocal()
 
 
-class SkeletonGINConv(MessagePassing):
+class SkeletonGINConv(_FusedTranspose, MessagePassing):
     r"""GIN layer (arXiv:1810.00826) over the bones of every frame at once.
 
     .. math:: \mathbf{x}'_i = \mathrm{MLP}\big((1+\epsilon)\mathbf{x}_i + \sum_{j\in\mathcal{N}(i)} \mathbf{x}_j\big)
@@ -191,7 +235,7 @@ class SkeletonGINConv(MessagePassing):
         return x_j
 
     def message_and_aggregate(self, adj_t: Tensor, x: Tensor) -> Tensor:  # fused: one product for all T
-        return sparse_matmul(adj_t, x)
+        return self._fused_product(adj_t, x)
 
     @staticmethod
     def dense_aggregate(x: Tensor, adj: Tensor) -> Tensor:
@@ -203,7 +247,7 @@ class SkeletonGINConv(MessagePassing):
         return f"{type(self).__name__}({self.in_channels}, {self.out_channels}, eps={self.eps}, fused={self.fused})"
 
 
-class SkeletonGCNConv(MessagePassing):
+class SkeletonGCNConv(_FusedTranspose, MessagePassing):
     r"""GCN layer (arXiv:1609.02907) over the bones of every frame at once.
 
     .. math:: \mathbf{X}' = \hat{\mathbf{D}}^{-1/2}(\mathbf{A} + \mathbf{I})\hat{\mathbf{D}}^{-1/2}\mathbf{X}\mathbf{W} + \mathbf{b}
@@ -243,7 +287,9 @@ class SkeletonGCNConv(MessagePassing):
             out = self.dense_aggregate(h, edge_index)
         else:
             n = x.size(0)
-            ei, norm = self._cache.get((edge_index, n), lambda: gcn_norm(edge_index, None, n, add_self_loops=True))
+            # the normalisation in x's precision (float64 models get float64 coefficients)
+            ei, norm = self._cache.get((edge_index, n, x.dtype), lambda: gcn_norm(
+                edge_index, torch.ones(edge_index.size(1), dtype=x.dtype, device=x.device), n, add_self_loops=True))
             if self.fused:  # one propagate call per class: PyG builds propagate's signature from it
                 # in h's dtype, not x's: under autocast the product runs on lin's lower-precision output
                 ei = self._csr_cache.get((ei, n, h.dtype), lambda: csr_adjacency(ei, norm, (n, n), h.dtype))
@@ -254,7 +300,7 @@ class SkeletonGCNConv(MessagePassing):
         return x_j * norm.view(-1, 1, 1)
 
     def message_and_aggregate(self, adj_t: Tensor, x: Tensor) -> Tensor:
-        return sparse_matmul(adj_t, x)
+        return self._fused_product(adj_t, x)
 
     @staticmethod
     def normalized_dense(adj: Tensor) -> Tensor:
@@ -370,7 +416,7 @@ class SkeletonGATConv(MessagePassing):
         return f"{type(self).__name__}({self.in_channels}, {self.out_channels}, heads={self.heads})"
 
 
-class SkeletonSTGCNConv(MessagePassing):
+class SkeletonSTGCNConv(_FusedTranspose, MessagePassing):
     r"""ST-GCN spatial graph convolution with the spatial-configuration partition.
 
     .. math:: \mathbf{X}' = \sum_{k\in\{\text{root},\text{centripetal},\text{centrifugal}\}}
@@ -420,10 +466,10 @@ class SkeletonSTGCNConv(MessagePassing):
             out = self.dense_aggregate(h.view(self.num_subsets * n, t, -1), edge_index, hop)
         else:
             def build() -> tuple[Tensor, Tensor]:
-                ei, subset, norm = stgcn_partition(edge_index, hop, n)
+                ei, subset, norm = stgcn_partition(edge_index, hop, n, x.dtype)
                 return torch.stack([ei[0] + subset * n, ei[1]]), norm  # source row in the stacked X W_k
 
-            ei, norm = self._cache.get((edge_index, hop, n), build)
+            ei, norm = self._cache.get((edge_index, hop, n, x.dtype), build)
             h = h.view(self.num_subsets * n, t, -1)
             if self.fused:  # one propagate call per class: PyG builds propagate's signature from it
                 # in h's dtype, not x's: under autocast the product runs on the matmul's lower-precision output
@@ -435,7 +481,7 @@ class SkeletonSTGCNConv(MessagePassing):
         return x_j * norm.view(-1, 1, 1)
 
     def message_and_aggregate(self, adj_t: Tensor, x: Tensor) -> Tensor:
-        return sparse_matmul(adj_t, x)
+        return self._fused_product(adj_t, x)
 
     @staticmethod
     def partition_dense(adj: Tensor, hop: Tensor) -> Tensor:

@@ -30,8 +30,8 @@ from torch_geometric.utils import scatter
 
 from skelgraph.nn.activation import FastPReLU as PReLU  # torch's PReLU, same weights, faster backward
 from skelgraph.nn.encoder import ENCODER_PREFIXES, EncoderMixin
-from skelgraph.nn.temporal import (batch_norm_last, can_fuse_batch_norms, linear_1x1, max_pool_time_last,
-                                   temporal_conv_last)
+from skelgraph.nn.temporal import (batch_norm_last, can_fuse_batch_norms, contiguous_grad, linear_1x1,
+                                   max_pool_time_last, temporal_conv_last)
 
 log = logging.getLogger(__name__)
 
@@ -164,9 +164,11 @@ class MultiScaleTemporalConv(Module):
         k = len(self.dilations)
         z = batch_norm_last(linear_1x1(h, [b[0] for b in self.branches]), [b[1] for b in self.branches])
         parts = z.split([b[0].out_channels for b in self.branches], dim=-1)
-        outs = [temporal_conv_last(F.relu(parts[i]), self.branches[i][3]) for i in range(k)]
+        # contiguous_grad: the cats below hand their inputs strided gradients, which make the
+        # backward of mm and batch_norm take slow paths
+        outs = [contiguous_grad(temporal_conv_last(F.relu(parts[i]), self.branches[i][3])) for i in range(k)]
         outs.append(max_pool_time_last(F.relu(parts[k]), self.branches[k][3]))
-        out = batch_norm_last(torch.cat(outs, dim=-1), [b[4] for b in self.branches[:k + 1]])
+        out = contiguous_grad(batch_norm_last(torch.cat(outs, dim=-1), [b[4] for b in self.branches[:k + 1]]))
         return self.act(torch.cat([out, parts[-1]], dim=-1) + h)  # [N, T, D]
 
     def reference_forward(self, h: Tensor) -> Tensor:

@@ -6,7 +6,8 @@ from torch_geometric.data import Batch
 from skelgraph.data.sample import skeleton_to_data
 from skelgraph.graph import COCO17, spatial_partition
 from skelgraph.nn.conv import (
-    CONVS, SkeletonGATConv, SkeletonGCNConv, SkeletonSTGCNConv, dense_adjacency, make_conv, stgcn_partition,
+    CONVS, SkeletonGATConv, SkeletonGCNConv, SkeletonSTGCNConv, csr_adjacency, dense_adjacency, make_conv,
+    sparse_matmul, stgcn_partition, transpose_csr,
 )
 from skelgraph.nn.mae import SkeletonMAE
 from skelgraph.transforms.masking import BodyPartMask
@@ -159,3 +160,22 @@ def test_gcn_cache_follows_the_propagated_dtype(batch):
     with torch.autocast("cpu", dtype=torch.bfloat16):  # the same edge_index, now a bfloat16 product
         conv(batch.x, batch.edge_index)
     assert conv._csr_cache._value.dtype == torch.bfloat16  # rebuilt for the product's dtype, not x's
+
+
+def test_sparse_matmul_with_cached_transpose_has_torchs_gradient(batch):
+    n = batch.num_nodes
+    adj_t = csr_adjacency(batch.edge_index, torch.rand(batch.edge_index.size(1)), (n, n))
+    grads = []
+    for adj in (None, transpose_csr(adj_t)):
+        x = torch.randn(n, T, 5, generator=torch.Generator().manual_seed(0)).requires_grad_()
+        sparse_matmul(adj_t, x, adj).square().sum().backward()
+        grads.append(x.grad)
+    torch.testing.assert_close(grads[0], grads[1])
+
+
+@pytest.mark.parametrize("name", ["gcn", "stgcn"])
+def test_normalisation_in_the_input_precision(batch, name):
+    conv = build(name).double()
+    x = batch.x.double()
+    adj = dense_adjacency(batch.edge_index, 17).double()
+    torch.testing.assert_close(conv(x, batch.edge_index, batch.hop), conv(x, adj, batch.hop), rtol=1e-12, atol=1e-12)

@@ -70,6 +70,11 @@ def _cli(*args):
 FLAGS = ["--epochs", "4", "--batch-size", "8", "--seed", "3", "--split", "train"]
 
 
+def _run(cmd):
+    result = subprocess.run(cmd, env=_env(), capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-3000:]
+
+
 def _env():
     return dict(os.environ, OMP_NUM_THREADS="1", PYTHONUNBUFFERED="1")
 
@@ -83,8 +88,7 @@ def _tiny_config(tmp_path):
 @pytest.mark.slow
 def test_resume_after_kill_equals_uninterrupted_run(synth_file, tmp_path):
     config = _tiny_config(tmp_path)
-    subprocess.run(_cli(synth_file, "--config", config, "--out", tmp_path / "full", *FLAGS), check=True,
-                   env=_env(), capture_output=True)
+    _run(_cli(synth_file, "--config", config, "--out", tmp_path / "full", *FLAGS))
     killed = subprocess.Popen(_cli(synth_file, "--config", config, "--out", tmp_path / "cut", *FLAGS), env=_env(),
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     checkpoint = tmp_path / "cut" / "checkpoint.pt"
@@ -95,8 +99,7 @@ def test_resume_after_kill_equals_uninterrupted_run(synth_file, tmp_path):
     killed.wait()
     reached = torch.load(checkpoint, weights_only=False)["epoch"]
     assert reached < 4, "the run finished before it could be killed: nothing was resumed"
-    subprocess.run(_cli(synth_file, "--config", config, "--out", tmp_path / "cut", *FLAGS, "--resume"),
-                   check=True, env=_env(), capture_output=True)
+    _run(_cli(synth_file, "--config", config, "--out", tmp_path / "cut", *FLAGS, "--resume"))
     full = torch.load(tmp_path / "full" / "checkpoint.pt", weights_only=False)["model"]
     resumed = torch.load(checkpoint, weights_only=False)
     assert resumed["epoch"] == 4
