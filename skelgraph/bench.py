@@ -72,6 +72,7 @@ from torch import Tensor
 from torch.nn import Identity, Module
 from torch_geometric.data import Batch
 
+from skelgraph import allocator
 from skelgraph.data.sample import skeleton_to_data
 from skelgraph.graph.layouts import Layout, get_layout
 from skelgraph.nn.conv import CONVS, SkeletonGATConv, SkeletonGCNConv, SkeletonGINConv, csr_adjacency, dense_adjacency
@@ -283,7 +284,8 @@ def environment(device: torch.device) -> dict[str, Any]:
             "torch_scatter": torch_scatter_version() or "not installed", "device": str(device),
             "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else
             (platform.processor() or platform.machine()), "threads": torch.get_num_threads(),
-            "python": platform.python_version(), "huge_pages": os.environ.get("THP_MEM_ALLOC_ENABLE", "unset")}
+            "python": platform.python_version(), "huge_pages": os.environ.get("THP_MEM_ALLOC_ENABLE", "unset"),
+            "freed_memory": allocator.applied or "glibc defaults (not via the CLI)"}
 
 
 class OtherLoad:

@@ -33,8 +33,8 @@ import click
 
 from skelgraph import __version__
 from skelgraph.data.sequence import printable
-from skelgraph import hugepages
-from skelgraph.hugepages import enable_huge_pages
+from skelgraph import allocator
+from skelgraph.allocator import keep_freed_memory
 from skelgraph.threads import apply_default_threads, current_choice
 
 #: (module, class) of every expected failure; subclasses count too (SourceError, LabelError, ...).
@@ -96,7 +96,7 @@ class InputPath(click.Path):
 def main() -> None:
     """Masked graph pre-training (SkeletonMAE) for skeleton action recognition, on PyTorch Geometric."""
     apply_default_threads()  # torch threads = the free cores, unless OMP_NUM_THREADS is set (skelgraph/threads.py)
-    enable_huge_pages()  # 2 MiB pages for large tensors: far fewer page faults (skelgraph/hugepages.py)
+    keep_freed_memory()  # glibc reuses freed memory: no page faults per large tensor (skelgraph/allocator.py)
 
 
 # ----------------------------------------------------------------------------- preprocess
@@ -647,7 +647,7 @@ def env() -> None:
                        ("numpy", np.__version__), ("h5py", h5py.__version__), ("click", metadata.version("click")),
                        ("matplotlib", mpl), ("cuda device", cuda),
                        ("cpu threads", f"{torch.get_num_threads()}; chosen {current_choice().describe()}"),
-                       ("huge pages", hugepages.applied or enable_huge_pages())):
+                       ("freed memory", allocator.applied or keep_freed_memory())):
         click.echo(f"{key:16s}{value}")
 
 
