@@ -70,6 +70,7 @@ def test_protocol(root: Path) -> None:
     ], seeds)
     seeds_table(root, "10 % of the labels (102 sequences)", [
         ("fine-tuned from SkeletonMAE, position+motion recipe", "ft10_motion_s{s}"),
+        ("... + contrastive term (weight 0.5)", "ft10_contrast_s{s}"),
         ("... pre-trained with the Kinect v1 corpus too", "ft10_corpus_s{s}"),
         ("from scratch, same model (position+motion input)", "ft10_scratch_motion_s{s}"),
         ("fine-tuned from SkeletonMAE, the paper's configuration", "ft10_paper_s{s}"),
@@ -77,7 +78,8 @@ def test_protocol(root: Path) -> None:
     ], seeds)
     print("\n| frozen encoder | k-NN (k=20) | linear probe | pre-training loss | pre-training time (min) |")
     print("|---|---|---|---|---|")
-    for label, mae in (("SkeletonMAE, position+motion recipe", "motion"), ("... with the Kinect v1 corpus", "corpus"),
+    for label, mae in (("SkeletonMAE, position+motion recipe", "motion"),
+                       ("... + contrastive term (weight 0.5)", "contrast"), ("... with the Kinect v1 corpus", "corpus"),
                        ("random encoder, position+motion input", "random_motion"),
                        ("SkeletonMAE, the paper's configuration", "paper"),
                        ("... + edge reconstruction (fixed), weight 0.5", "edge"),
