@@ -68,6 +68,7 @@ def test_protocol(root: Path) -> None:
         ("fine-tuned from SkeletonMAE, the paper's configuration", "ft_paper_s{s}"),
         ("from scratch, same model (position input)", "ft_scratch_s{s}"),
     ], seeds)
+    seeds10 = sorted({int(p.name.rsplit("_s", 1)[1]) for p in root.glob("ft10_motion_s*")}) or seeds
     seeds_table(root, "10 % of the labels (102 sequences)", [
         ("fine-tuned from SkeletonMAE, position+motion recipe", "ft10_motion_s{s}"),
         ("... + contrastive term (weight 0.5)", "ft10_contrast_s{s}"),
@@ -75,7 +76,7 @@ def test_protocol(root: Path) -> None:
         ("from scratch, same model (position+motion input)", "ft10_scratch_motion_s{s}"),
         ("fine-tuned from SkeletonMAE, the paper's configuration", "ft10_paper_s{s}"),
         ("from scratch, same model (position input)", "ft10_scratch_s{s}"),
-    ], seeds)
+    ], seeds10)
     print("\n| frozen encoder | k-NN (k=20) | linear probe | pre-training loss | pre-training time (min) |")
     print("|---|---|---|---|---|")
     for label, mae in (("SkeletonMAE, position+motion recipe", "motion"),
