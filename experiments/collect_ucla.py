@@ -108,6 +108,8 @@ VARIANTS = [  # validate_ucla.sh: name, what it is, scratch architecture it comp
     ("tk_pm", "... + temporal conv (k=5) in the encoder, span masking (4 frames)", "PMtk5"),
     ("tk_p", "position in, position+motion out, temporal conv (k=5), span masking", "Ptk5"),
     ("pmc", "the recipe + contrastive term (weight 0.5)", "PM"),
+    ("pmc2", "the recipe + contrastive term (weight 2.0)", "PM"),
+    ("pmc1c5", "the recipe + contrastive term (weight 1.0, crops of 50-100 % of the frames)", "PM"),
     ("cpm_mse", "the recipe, pre-trained on the Kinect v1 corpus + view 1", "PM"),
 ]
 

@@ -37,7 +37,9 @@ add pmt_mse "$R" "--set $PMT --set temporal_kernel=0" "--set $PMO --set loss=mse
 add tk_pm   "$C" "--set $PM --set temporal_kernel=5"  "--set $PMO --set loss=mse --set mask_span=4"
 add tk_p    "$C" "--set $P --set temporal_kernel=5"   "--set $PMO --set loss=mse --set mask_span=4"
 add pmc     "$C" "--set $PM --set temporal_kernel=0"  "--set $PMO --set loss=mse --set contrastive_weight=0.5"
-NAMES="paper edge mse l1 pm_mse pm_sce pmt_mse tk_pm tk_p pmc"
+add pmc2    "$C" "--set $PM --set temporal_kernel=0"  "--set $PMO --set loss=mse --set contrastive_weight=2.0"
+add pmc1c5  "$C" "--set $PM --set temporal_kernel=0"  "--set $PMO --set loss=mse --set contrastive_weight=1.0 --set contrast_crop=0.5"
+NAMES="paper edge mse l1 pm_mse pm_sce pmt_mse tk_pm tk_p pmc pmc2 pmc1c5"
 PRE="skelgraph pretrain --config $EXP/ucla_pretrain.toml --seed 0"
 for n in $NAMES; do
     launch "pre_$n" $PRE "${FILE[$n]}" --split xval_train --out "$OUT/pre_$n" ${ARCH[$n]} ${OBJ[$n]}
