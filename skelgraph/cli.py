@@ -169,12 +169,16 @@ def _progress(results, total: int, description: str):
 @click.option("--workers", default=0, show_default=True, type=click.IntRange(0),
               help="Parallel reader processes (0 = read in this process).")
 @click.option("--strict", is_flag=True, help="Fail if any file cannot be read (default: skip and report it).")
+@click.option("--decimals", default=None, type=click.IntRange(0, 9),
+              help="LOSSY: keep N decimal digits of each coordinate (HDF5 scale-offset filter; every value "
+                   "within 10^-N of the original). NW-UCLA in metres: 7.7 MB at 5 decimals, 11.3 MB exact, "
+                   "14.0 MB of raw float32 coordinates.  [default: exact]")
 def preprocess(kind: str, src: Path, out: Path, layout_name: str | None, to_layout: str | None,
                joints: str | None, joint_map: str | None, drop_unmatched: bool, label_pattern: str | None,
                label_file: Path | None, split_file: Path | None, max_persons: int | None, max_frames: int | None,
                exclude_list: Path | None, center: bool, align: bool, drop_empty: bool, delimiter: str | None,
                header: bool | None, axes: str, frame_column: str | None, skip_columns: int, mat_variable: str,
-               mat_dims: str, workers: int, strict: bool) -> None:
+               mat_dims: str, workers: int, strict: bool, decimals: int | None) -> None:
     """Read a KIND dataset at SRC (a folder, or a file/archive) into one HDF5 file OUT.
 
     \b
@@ -218,7 +222,7 @@ def preprocess(kind: str, src: Path, out: Path, layout_name: str | None, to_layo
         options = PreprocessOptions(max_persons=max_persons, max_frames=max_frames, center=center, align=align,
                                     drop_empty=drop_empty, exclude=excluded, split_file=split_file,
                                     label_pattern=label_pattern, label_file=label_file, workers=workers,
-                                    strict=strict)
+                                    strict=strict, decimals=decimals)
         report = preprocess_to_h5(kind, src, out, layout=layout_name, read=read, options=options,
                                   progress=_progress, command=" ".join(sys.argv))
     if report.failures:

@@ -196,3 +196,15 @@ def test_merge_of_different_layouts_is_one_line(tmp_path):
     assert CliRunner().invoke(main, ["synth", str(other), "--samples", "3"]).exit_code == 0
     result = CliRunner().invoke(main, ["merge", str(kg), str(other), str(tmp_path / "o.h5")])
     assert result.exit_code == 1 and "s.h5: layout 'ntu25' (25 joints) differs" in result.output
+
+
+def test_decimals_stores_coordinates_within_their_bound_in_a_smaller_file(tmp_path):
+    archive = shared_file("nw_ucla", "all_sqe.tar.gz")
+    exact, rounded = tmp_path / "exact.h5", tmp_path / "rounded.h5"
+    assert run("nwucla", archive, exact).exit_code == 0
+    result = run("nwucla", archive, rounded, "--decimals", "3")
+    assert result.exit_code == 0, result.output
+    a, b = H5Skeletons(exact), H5Skeletons(rounded)
+    x, y = a.read(7).keypoint, b.read(7).keypoint
+    assert not np.array_equal(x, y) and np.abs(x - y).max() <= 1e-3 + 1e-6
+    assert rounded.stat().st_size < exact.stat().st_size

@@ -46,6 +46,9 @@ class PreprocessOptions:
         label_file: A label file (sample name -> class, or segments).
         workers: Reader processes (0: read in this process).
         strict: Stop at the first file that cannot be read.
+        decimals: ``None``: coordinates stored exactly (lossless compression); an integer keeps
+            that many decimal digits (LOSSY, HDF5's scale-offset filter: every value within
+            ``10**-decimals`` of the original; see :func:`~skelgraph.data.h5.write_h5`).
     """
 
     max_persons: int | None = None
@@ -59,6 +62,7 @@ class PreprocessOptions:
     label_file: Path | None = None
     workers: int = 0
     strict: bool = False
+    decimals: int | None = None
 
 
 @dataclass
@@ -193,13 +197,13 @@ def preprocess_to_h5(kind: str, src: str | Path, out: str | Path, *, layout: str
     provenance = dict(
         source=str(src.resolve()), kind=kind, command=command or " ".join(sys.argv), max_persons=max_persons,
         center=options.center, center_per_frame=True, align=align, drop_empty=options.drop_empty,
-        max_frames=options.max_frames, excluded=report.excluded,
+        max_frames=options.max_frames, excluded=report.excluded, decimals=options.decimals,
         labels=labels.source if labels is not None else None,
         joints_mapped=source.mapped, source_joints=list(source.joint_names) if source.joint_names else None)
     try:
         report.written = write_h5(out, good_samples(), layout=source.layout, num_persons=max_persons,
                                   class_names=list(labels.class_names) if labels is not None else source.class_names,
-                                  splits=splits, provenance=provenance)
+                                  splits=splits, provenance=provenance, decimals=options.decimals)
     except SkeletonError as err:
         if report.written == 0 and report.failures and "no samples to write" in str(err):
             report.seconds = time.perf_counter() - start
