@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -33,6 +34,17 @@ def printable(message: str) -> str:
     text = re.sub(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ufffd]", "?", message.replace("\n", " ").replace("\t", " "))
     text = re.sub(r"\\x[0-9a-fA-F]{2}", "?", text)
     return text if len(text) <= MAX_MESSAGE else text[:MAX_MESSAGE - 3] + "..."
+
+
+def read_text(path: Path) -> str:
+    r"""The text of a source file; :class:`SkeletonError` naming the file when it cannot be read
+    or is not text."""
+    try:
+        return path.read_text()
+    except OSError as err:
+        raise SkeletonError(f"{path}: cannot read: {err.strerror}") from None
+    except UnicodeDecodeError:
+        raise SkeletonError(f"{path}: not a text file (binary content)") from None
 
 
 @dataclass

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from skelgraph.data.sequence import SkeletonError, SkeletonSequence, check_keypoint
+from skelgraph.data.sequence import SkeletonError, SkeletonSequence, check_keypoint, read_text
 from skelgraph.graph.layouts import Layout
 
 _AXES = {"X": 0, "Y": 1, "Z": 2}
@@ -294,15 +294,6 @@ def bvh_layout(skel: BVHSkeleton, name: str = "bvh", include_end_sites: bool = T
                   source=name)
 
 
-def _read_text(path: Path) -> str:
-    try:
-        return path.read_text()
-    except OSError as err:
-        raise SkeletonError(f"{path}: cannot read: {err.strerror}") from None
-    except UnicodeDecodeError:
-        raise SkeletonError(f"{path}: not a text file (binary content)") from None
-
-
 def read_bvh(path: str | Path, include_end_sites: bool = True) -> SkeletonSequence:
     r"""A BVH file as keypoint float32 ``[1, T, J, 3]`` (world positions by forward kinematics),
     every joint present, label ``-1``, meta ``{"frame_time": seconds}``. Joint order is that of :func:`read_bvh_layout`.
@@ -312,7 +303,7 @@ def read_bvh(path: str | Path, include_end_sites: bool = True) -> SkeletonSequen
             no frames or non-finite values.
     """
     path = Path(path)
-    skel = parse_bvh(_read_text(path), str(path))
+    skel = parse_bvh(read_text(path), str(path))
     positions = forward_kinematics(skel)
     if not include_end_sites:
         positions = positions[:, [j for j, end in enumerate(skel.end_site) if not end]]
@@ -325,4 +316,4 @@ def read_bvh(path: str | Path, include_end_sites: bool = True) -> SkeletonSequen
 def read_bvh_layout(path: str | Path, include_end_sites: bool = True) -> Layout:
     r"""The :class:`Layout` of a BVH file's hierarchy (named after the file stem)."""
     path = Path(path)
-    return bvh_layout(parse_bvh(_read_text(path), str(path)), name=path.stem, include_end_sites=include_end_sites)
+    return bvh_layout(parse_bvh(read_text(path), str(path)), name=path.stem, include_end_sites=include_end_sites)

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from skelgraph.data.sequence import SkeletonError, SkeletonSequence, check_keypoint
+from skelgraph.data.sequence import SkeletonError, SkeletonSequence, check_keypoint, read_text
 
 _SEPARATORS = ("", "_", ".", "-", ":", " ")
 
@@ -117,12 +117,7 @@ def read_table(path: str | Path, fmt: TableFormat = TableFormat()) -> SkeletonSe
             columns in the header, a column count that does not fit, a non-number, NaN or inf.
     """
     path = Path(path)
-    try:
-        text = path.read_text()
-    except OSError as err:
-        raise SkeletonError(f"{path}: cannot read: {err.strerror}") from None
-    except UnicodeDecodeError:
-        raise SkeletonError(f"{path}: not a text file (binary content)") from None
+    text = read_text(path)
     if "\x00" in text:
         raise SkeletonError(f"{path}: not a text file (binary content)")
     lines = [line for line in text.splitlines() if line.strip()]
