@@ -272,8 +272,8 @@ class SkeletonMAE(EncoderMixin, Module):
 def hidden_end_negatives(anchors: Tensor, bones: Tensor, batch: Tensor | None, num_nodes: int,
                          rounds: int = 8) -> Tensor:
     r"""Negative pairs ``[2, Q]`` for edge reconstruction, drawn on the device in a fixed number
-    of vectorised rounds (no per-graph loop, no host round trip): each anchor node is paired with
-    a node drawn uniformly from its own graph that is neither itself nor one of its bone
+    of vectorised rounds for all graphs at once (no per-graph loop): each anchor node is paired
+    with a node drawn uniformly from its own graph that is neither itself nor one of its bone
     neighbours. A rejected draw is drawn again in the next round; an anchor still without a
     partner after ``rounds`` rounds is dropped (with 20 joints and 2-3 bones each, a draw is
     rejected with probability ~0.2, so about 3 anchors in a million), so ``Q <= len(anchors)``.
@@ -296,7 +296,7 @@ def hidden_end_negatives(anchors: Tensor, bones: Tensor, batch: Tensor | None, n
         start = torch.zeros_like(anchors)
         size = torch.full_like(anchors, num_nodes)
     else:
-        counts = torch.bincount(batch, minlength=int(batch.max()) + 1 if batch.numel() else 0)
+        counts = torch.bincount(batch)  # [num_graphs]: batch ids are 0..num_graphs-1
         first = counts.cumsum(0) - counts
         graph = batch[anchors]
         start, size = first[graph], counts[graph]
