@@ -11,7 +11,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # a 64 MB array touched, freed, then allocated and touched again: page faults of the second one
 # (numpy's own huge-page advice off, so that the faults counted are 4 KiB ones, as torch's are)
 PROBE = ("import resource, numpy as np; from skelgraph.allocator import keep_freed_memory; "
-         "np._core.multiarray._set_madvise_hugepage(False); "
+         "(getattr(np, '_core', None) or np.core).multiarray._set_madvise_hugepage(False); "
          "line = keep_freed_memory(); a = np.ones(2 ** 23); del a; "
          "before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt; a = np.ones(2 ** 23); "
          "print(line.split()[0], resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)")
