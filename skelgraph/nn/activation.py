@@ -32,10 +32,16 @@ class _PReLU(torch.autograd.Function):
             # grad where x > 0, else slope * grad (x = 0 included, as PyTorch's PReLU): one pass
             grad_x = torch.ops.aten.leaky_relu_backward(grad, x, weight.item(), False)
         if ctx.needs_input_grad[1]:
-            # in the activations' dtype: under autocast a bf16 dot (float accumulation, bf16 result)
-            # is what a bf16 matmul's weight gradient gets too, and converting both operands to
-            # float first costs 7x the dot
-            grad_w = torch.dot(grad.reshape(-1), x.clamp(max=0).reshape(-1).to(grad.dtype))
+            negative = x.clamp(max=0).to(grad.dtype)
+            if grad.dtype in (torch.float32, torch.float64):
+                grad_w = torch.dot(grad.reshape(-1), negative.reshape(-1))
+            else:
+                # under autocast: in the activations' dtype (converting both operands to float
+                # costs more than the product), as row dot products summed in float; torch.dot
+                # in bf16 took 9x as long on the CPU (3.0 vs 0.32 ms at [640, 32, 64])
+                rows = x.size(-1) if x.dim() else 1
+                grad_w = torch.linalg.vecdot(grad.reshape(-1, rows), negative.reshape(-1, rows)).sum(
+                    dtype=torch.float32)
             grad_w = grad_w.view_as(weight).to(weight.dtype)
         return grad_x, grad_w
 

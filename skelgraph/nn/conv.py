@@ -133,6 +133,22 @@ def csr_adjacency(edge_index: Tensor, values: Tensor | None, size: tuple[int, in
         return to_torch_csr_tensor(edge_index.flip(0), values.to(dtype), size=(size[1], size[0]))
 
 
+def gin_adjacency(edge_index: Tensor, num_nodes: int, eps: float = 0.0,
+                  dtype: torch.dtype = torch.float32) -> Tensor:
+    r"""GIN's propagation matrix ``(1 + eps) I + A`` as transposed sparse CSR ``[N, N]``: one
+    product with it gives :math:`(1+\epsilon)\mathbf{x}_i + \sum_{j\in\mathcal{N}(i)}\mathbf{x}_j`
+    (a self loop already in ``edge_index`` is a neighbour, as in ``GINConv``: entries sum).
+
+    Example:
+        >>> gin_adjacency(torch.tensor([[0, 1], [1, 0]]), 2, eps=0.5).to_dense().tolist()
+        [[1.5, 1.0], [1.0, 1.5]]
+    """
+    loops = torch.arange(num_nodes, device=edge_index.device)
+    values = torch.cat([torch.ones(edge_index.size(1), device=edge_index.device),
+                        torch.full((num_nodes,), 1.0 + eps, device=edge_index.device)])
+    return csr_adjacency(torch.cat([edge_index, loops.repeat(2, 1)], dim=1), values, (num_nodes, num_nodes), dtype)
+
+
 def dense_blocks(x: Tensor, adj: Tensor) -> tuple[int, Tensor]:
     r"""``x`` ``[N, T, F]`` viewed as ``[N / V, V, T*F]`` for a ``[V, V]`` (or ``[K, V, V]``)
     adjacency; raises if ``N`` is not a multiple of ``V``."""
@@ -216,20 +232,17 @@ class SkeletonGINConv(_FusedTranspose, MessagePassing):
 
     def forward(self, x: Tensor, edge_index: Tensor, hop: Tensor | None = None) -> Tensor:
         if _is_dense_adjacency(edge_index):
-            return self.mlp(self._add_self(x, self.dense_aggregate(x, edge_index)))
-        if self.fused and edge_index.layout == torch.strided:  # else: a ready sparse adj_t
+            return self.mlp(self.dense_aggregate(x, edge_index, self.eps))
+        if self.fused and edge_index.layout == torch.strided:
+            # (1 + eps) I + A as one CSR matrix: one product gives the whole GIN sum, where a
+            # separate in-place ``+ x`` on the product's view cost four copies in the backward
             n = x.size(0)
-            edge_index = self._cache.get((edge_index, n, x.dtype, x.device),
-                                         lambda: csr_adjacency(edge_index, None, (n, n), x.dtype))
-        return self.mlp(self._add_self(x, self.propagate(edge_index, x=x)))  # [N, T, C_out]
-
-    def _add_self(self, x: Tensor, aggregated: Tensor) -> Tensor:
-        r"""``(1 + eps) x + aggregated``, written into ``aggregated`` (a fresh tensor that no
-        backward reads) and without the product when ``eps = 0``: each saves a pass over
-        ``[N, T, C]``."""
-        if aggregated.dtype != x.dtype:  # autocast: the sum takes the wider type, as ``x + agg`` does
-            return aggregated + x * (1 + self.eps)
-        return aggregated.add_(x, alpha=1 + self.eps) if self.eps else aggregated.add_(x)
+            adj_t = self._cache.get((edge_index, n, x.dtype, x.device),
+                                    lambda: gin_adjacency(edge_index, n, self.eps, x.dtype))
+            return self.mlp(self.propagate(adj_t, x=x))  # [N, T, C_out]
+        # plain path, or a ready sparse adj_t from the caller (its neighbour sum only)
+        out = self.propagate(edge_index, x=x)
+        return self.mlp(out + (1 + self.eps) * x if self.eps else out + x)
 
     def message(self, x_j: Tensor) -> Tensor:  # [E, T, C_in]
         return x_j
@@ -238,10 +251,12 @@ class SkeletonGINConv(_FusedTranspose, MessagePassing):
         return self._fused_product(adj_t, x)
 
     @staticmethod
-    def dense_aggregate(x: Tensor, adj: Tensor) -> Tensor:
-        r""":math:`\sum_{j\in\mathcal{N}(i)} \mathbf{x}_j` as ``adj @ X`` per ``V``-joint block."""
-        _, blocks = dense_blocks(x, adj)
-        return torch.matmul(adj.to(x.dtype), blocks).view_as(x)  # einsum('vw,bwk->bvk')
+    def dense_aggregate(x: Tensor, adj: Tensor, eps: float = 0.0) -> Tensor:
+        r""":math:`(1+\epsilon)\mathbf{x}_i + \sum_{j\in\mathcal{N}(i)} \mathbf{x}_j` as
+        ``((1 + eps) I + adj) @ X`` per ``V``-joint block."""
+        v, blocks = dense_blocks(x, adj)
+        eye = torch.eye(v, dtype=x.dtype, device=x.device)
+        return torch.matmul(adj.to(x.dtype) + (1 + eps) * eye, blocks).view_as(x)  # einsum('vw,bwk->bvk')
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.in_channels}, {self.out_channels}, eps={self.eps}, fused={self.fused})"

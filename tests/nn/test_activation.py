@@ -62,3 +62,12 @@ def test_bfloat16_autocast_keeps_weight_gradient_float32():
     assert y.dtype == torch.bfloat16
     y.float().sum().backward()
     assert ours.weight.grad.dtype == torch.float32 and x.grad.dtype == torch.float32
+
+
+def test_bfloat16_weight_gradient_matches_float_reference():
+    ours, _ = _pair()
+    x = torch.randn(64, 8, 16, generator=torch.Generator().manual_seed(3)).bfloat16().requires_grad_()
+    grad = torch.randn(64, 8, 16, generator=torch.Generator().manual_seed(4)).bfloat16()
+    ours(x).backward(grad)
+    expected = (grad.double() * x.detach().double().clamp(max=0)).sum()
+    assert ours.weight.grad.item() == pytest.approx(expected.item(), rel=2e-2)

@@ -6,7 +6,7 @@ from torch_geometric.data import Batch
 from skelgraph.data.sample import skeleton_to_data
 from skelgraph.graph import COCO17, spatial_partition
 from skelgraph.nn.conv import (
-    CONVS, SkeletonGATConv, SkeletonGCNConv, SkeletonSTGCNConv, csr_adjacency, dense_adjacency, make_conv,
+    CONVS, SkeletonGATConv, SkeletonGCNConv, SkeletonGINConv, SkeletonSTGCNConv, csr_adjacency, dense_adjacency, make_conv,
     sparse_matmul, stgcn_partition, transpose_csr,
 )
 from skelgraph.nn.mae import SkeletonMAE
@@ -60,6 +60,24 @@ def test_sparse_path_matches_dense_reference(batch, name):
     adj = dense_adjacency(batch.edge_index, 17)  # [V, V], adj[target, source]
     torch.testing.assert_close(conv(batch.x, batch.edge_index, batch.hop), conv(batch.x, adj, batch.hop),
                                rtol=1e-5, atol=1e-5)
+
+
+def test_gin_with_eps_agrees_on_fused_plain_and_dense_paths(batch):
+    torch.manual_seed(0)
+    conv = SkeletonGINConv(3, 8, eps=0.5)  # fused: (1 + eps) I + A as one CSR matrix
+    fused = conv(batch.x, batch.edge_index)
+    conv.fused = False
+    torch.testing.assert_close(fused, conv(batch.x, batch.edge_index), rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(fused, conv(batch.x, dense_adjacency(batch.edge_index, 17)), rtol=1e-5, atol=1e-5)
+
+
+def test_gin_fused_path_counts_a_self_loop_edge_as_a_neighbour(batch):
+    conv = build("gin")
+    edge_index = torch.cat([batch.edge_index, torch.tensor([[3], [3]])], dim=1)  # node 3 its own neighbour
+    fused = conv(batch.x, edge_index)
+    conv.fused = False
+    torch.testing.assert_close(fused, conv(batch.x, edge_index), rtol=1e-5, atol=1e-5)
+    assert not torch.allclose(fused[3], conv(batch.x, batch.edge_index)[3])
 
 
 @pytest.mark.parametrize("name", list(CONVS))
