@@ -524,7 +524,8 @@ def make_aggregate_step(batches: Batch | list[Batch], adj: Tensor, width: int, p
 
     runs: dict[str, Callable[[Batch, Tensor], Tensor]] = {
         "fused": fused_sum, "plain": lambda b, x: conv.propagate(b.edge_index, x=x),
-        "dense": lambda b, x: conv.dense_aggregate(x, adj), "pyg-dense": lambda b, x: dense_sum(x, adj)}
+        "dense": lambda b, x: conv.dense_aggregate(x, adj, eps=-1.0),  # (1 + eps) I + A = A
+        "pyg-dense": lambda b, x: dense_sum(x, adj)}
     if path.endswith("-noscatter"):
         base = runs.get(path.removesuffix("-noscatter"))
         if base is not None:

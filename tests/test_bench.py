@@ -5,7 +5,8 @@ import torch
 from click.testing import CliRunner
 
 from skelgraph.bench import (MODELS, MODES, NTU60_XSUB_TRAIN, BenchConfig, BenchResult, Row, Timing, build_models,
-                             busy_warning, check_agreement, compare_runs, make_batch, make_batches, make_step,
+                             busy_warning, check_agreement, compare_runs, make_aggregate_step, make_batch, make_batches,
+                             make_step,
                              project_epoch, pyg_dense_model, torch_scatter_version, write_read_file)
 from skelgraph.cli import main
 from skelgraph.nn.conv import CONVS, dense_adjacency
@@ -141,6 +142,16 @@ def test_each_round_gets_a_new_batch():
     config = BenchConfig(batch=2, frames=6, width=8)
     first, second = make_batches(config, 2)
     assert not torch.equal(first.x, second.x) and first.edge_index is not second.edge_index
+
+
+def test_neighbour_sum_rows_compute_the_same_sum_on_every_path():
+    config = BenchConfig(batch=2, frames=6, width=8)
+    batches = make_batches(config, 1)
+    adj = dense_adjacency(batches[0].edge_index, 25)
+    outs = {path: make_aggregate_step(batches, adj, 8, path, "fwd")(0) for path in ("fused", "plain", "dense",
+                                                                                    "pyg-dense")}
+    for path, out in outs.items():
+        torch.testing.assert_close(out, outs["plain"], rtol=1e-5, atol=1e-5, msg=path)
 
 
 def test_fused_step_rebuilds_its_adjacency_for_each_batch():
