@@ -118,7 +118,7 @@ def read_ntu_skeleton(path: str | Path) -> np.ndarray:
     return _parse_lines(data, path)
 
 
-_POW10_INT = 10 ** np.arange(19, dtype=np.int64)
+_POW10 = 10.0 ** np.arange(19)  # exact in float64 up to 10**22
 _MAX_DIGITS = 15  # an integer of 15 digits is exact in float64, so one division rounds correctly
 
 
@@ -194,14 +194,19 @@ def _decimals(buf: np.ndarray, start: np.ndarray, length: np.ndarray) -> np.ndar
     value = chars - np.uint8(48)  # unsigned: characters below '0' wrap around
     digit = (value < 10) & inside
     point = (chars == 46) & inside
-    number = np.zeros(start.size, dtype=np.int64)
-    for j in range(width):  # Horner's rule over the digits, skipping the point
-        number = np.where(digit[j], number * 10 + value[j], number)
-    digits = digit.sum(0)
-    has_point = point.any(0)
-    plain = (digits >= 1) & (digits + point.sum(0) == size) & (point.sum(0) <= 1)  # the rest: one point
-    after_point = np.where(has_point, size - 1 - point.argmax(0), 0)
-    result = number / _POW10_INT[after_point].astype(np.float64)
+    value *= digit  # 0 wherever not a digit
+    scale = digit * np.uint8(9) + np.uint8(1)  # 10 at a digit, 1 at the point and past the end
+    number = value[0].astype(np.int64)
+    for j in range(1, width):  # Horner's rule over the digits, skipping the point: in place, no temporaries
+        np.multiply(number, scale[j], out=number)
+        np.add(number, value[j], out=number)
+    # per token, in uint8 (the sums of bool columns would default to int64): digit and point
+    # counts, and the column of its point from the point mask weighted by the column index
+    digits, points = digit.sum(0, dtype=np.uint8), point.sum(0, dtype=np.uint8)
+    plain = (digits >= 1) & (digits + points == size) & (points <= 1)  # the rest: one point at most
+    point_column = (point * np.arange(width, dtype=np.uint8)[:, None]).sum(0, dtype=np.uint8)
+    after_point = np.where(points > 0, size - 1 - point_column, 0)
+    result = number / _POW10[after_point]
     np.negative(result, out=result, where=negative)
     for i in np.flatnonzero(~plain):
         try:
