@@ -287,7 +287,9 @@ class STRLClassifier(_PooledEncoderMixin, Module):
         lin = self.strl[i]
         w_h, w_s = lin.weight.split(h.size(-1), dim=1)
         z = add_repeated(F.linear(h, w_h, lin.bias), F.linear(sum_pool(g, group, size), w_s), group, size)
-        return h + self.strl_act[i](self.strl_norm[i](z))
+        # the norm in the residual stream's precision: CPU autocast leaves layer_norm in bf16
+        # (CUDA's runs it in float32), and this norm scales every STRL update
+        return h + self.strl_act[i](self.strl_norm[i](z.to(h.dtype)))
 
     def strl_layer_reference(self, i: int, h: Tensor, data: Data, group: Tensor) -> Tensor:
         r"""STRL layer ``i`` computed literally as the class docs write it (concatenation, then
