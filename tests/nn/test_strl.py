@@ -254,3 +254,13 @@ def test_bfloat16_autocast_trains_every_conv(conv, fused):
     torch.nn.functional.cross_entropy(logits.float(), batch.y.view(-1)).backward()
     assert logits.shape == (2, K) and torch.isfinite(logits.float()).all()
     assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in model.encoder.parameters())
+
+
+def test_strl_norm_runs_in_float32_under_bfloat16_autocast():
+    torch.manual_seed(0)
+    model = STRLClassifier(3, K, hidden_channels=D, max_frames=T)
+    seen = []
+    model.strl_norm[0].register_forward_hook(lambda mod, args, out: seen.append((args[0].dtype, out.dtype)))
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        model(Batch.from_data_list([_sample(2, 0, label=1)]))
+    assert seen == [(torch.float32, torch.float32)]
