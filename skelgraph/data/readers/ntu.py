@@ -131,9 +131,15 @@ def _parse_fast(data: bytes) -> tuple[int, np.ndarray, list[bytes], np.ndarray] 
     buf = np.frombuffer(data, dtype=np.uint8)
     blank = np.flatnonzero(buf <= 32)  # one pass for line ends and spaces (and CRs, control bytes)
     kind = buf[blank]
-    ends, spaces = blank[kind == 10], blank[kind == 32]  # the LF of every line; every space
+    other = np.flatnonzero(kind != 32)  # the blanks that are not spaces: LFs, CRs, control bytes
+    lf = np.flatnonzero(kind[other] == 10)  # which of those are LFs
+    line_end = other[lf]  # where each LF sits among the blanks
+    ends, spaces = blank[line_end], blank[kind == 32]  # the LF of every line; every space
+    # spaces before each LF: its place among the blanks minus the other blanks before it (no search)
+    spaces_before = line_end - lf
     if ends[-1] != buf.size - 1:
         ends = np.append(ends, buf.size)  # a last line without LF
+        spaces_before = np.append(spaces_before, spaces.size)
     while ends.size > 1 and ends[-1] - ends[-2] <= 2 and not data[ends[-2] + 1:ends[-1]].strip():
         ends = ends[:-1]  # trailing blank lines
     begins = np.concatenate(([0], ends[:-1] + 1))
@@ -141,8 +147,9 @@ def _parse_fast(data: bytes) -> tuple[int, np.ndarray, list[bytes], np.ndarray] 
     if (stop <= begins).any() or (buf[begins] == 32).any() or (buf[stop - 1] == 32).any() or \
             (np.diff(spaces) == 1).any():
         return None  # blank lines, or not single spaces between fields
-    first_space = np.searchsorted(spaces, begins)  # index in `spaces` of each line's first space
-    fields = np.searchsorted(spaces, ends) - first_space + 1
+    spaces_before = spaces_before[:ends.size]
+    first_space = np.concatenate(([0], spaces_before[:-1]))  # index in `spaces` of each line's first space
+    fields = spaces_before - first_space + 1
     info = np.flatnonzero(fields == 10)  # body-info lines
     num_lines = ends.size
     if fields[0] != 1 or info.size == 0 or (fields != 1)[1:].sum() != 26 * info.size or info[-1] + 27 > num_lines:
