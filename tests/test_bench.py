@@ -6,8 +6,7 @@ from click.testing import CliRunner
 
 from skelgraph.bench import (MODELS, MODES, NTU60_XSUB_TRAIN, BenchConfig, BenchResult, Row, Timing, build_models,
                              busy_warning, check_agreement, compare_runs, make_aggregate_step, make_batch, make_batches,
-                             make_step,
-                             project_epoch, pyg_dense_model, torch_scatter_version, write_read_file)
+                             make_step, project_epoch, pyg_dense_model, torch_scatter_version, write_read_file)
 from skelgraph.cli import main
 from skelgraph.nn.conv import CONVS, dense_adjacency
 

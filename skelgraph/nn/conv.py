@@ -35,7 +35,8 @@ from torch.nn import Linear, Parameter, Sequential
 from torch_geometric.nn import MessagePassing
 from torch_geometric.nn.conv.gcn_conv import gcn_norm
 from torch_geometric.nn.inits import glorot, reset, zeros
-from torch_geometric.utils import add_remaining_self_loops, remove_self_loops, softmax, spmm, to_torch_csr_tensor
+from torch_geometric.utils import (add_remaining_self_loops, add_self_loops, remove_self_loops, softmax, spmm,
+                                   to_torch_csr_tensor)
 
 from skelgraph.nn.activation import FastPReLU
 
@@ -143,10 +144,9 @@ def gin_adjacency(edge_index: Tensor, num_nodes: int, eps: float = 0.0,
         >>> gin_adjacency(torch.tensor([[0, 1], [1, 0]]), 2, eps=0.5).to_dense().tolist()
         [[1.5, 1.0], [1.0, 1.5]]
     """
-    loops = torch.arange(num_nodes, device=edge_index.device)
-    values = torch.cat([torch.ones(edge_index.size(1), device=edge_index.device),
-                        torch.full((num_nodes,), 1.0 + eps, device=edge_index.device)])
-    return csr_adjacency(torch.cat([edge_index, loops.repeat(2, 1)], dim=1), values, (num_nodes, num_nodes), dtype)
+    ones = torch.ones(edge_index.size(1), device=edge_index.device)
+    edge_index, values = add_self_loops(edge_index, ones, fill_value=1.0 + eps, num_nodes=num_nodes)
+    return csr_adjacency(edge_index, values, (num_nodes, num_nodes), dtype)
 
 
 def dense_blocks(x: Tensor, adj: Tensor) -> tuple[int, Tensor]:
@@ -256,7 +256,8 @@ class SkeletonGINConv(_FusedTranspose, MessagePassing):
         ``((1 + eps) I + adj) @ X`` per ``V``-joint block."""
         v, blocks = dense_blocks(x, adj)
         eye = torch.eye(v, dtype=x.dtype, device=x.device)
-        return torch.matmul(adj.to(x.dtype) + (1 + eps) * eye, blocks).view_as(x)  # einsum('vw,bwk->bvk')
+        propagation = adj.to(x.dtype) + (1 + eps) * eye
+        return torch.matmul(propagation, blocks).view_as(x)  # einsum('vw,bwk->bvk')
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.in_channels}, {self.out_channels}, eps={self.eps}, fused={self.fused})"

@@ -6,8 +6,8 @@ from torch_geometric.data import Batch
 from skelgraph.data.sample import skeleton_to_data
 from skelgraph.graph import COCO17, spatial_partition
 from skelgraph.nn.conv import (
-    CONVS, SkeletonGATConv, SkeletonGCNConv, SkeletonGINConv, SkeletonSTGCNConv, csr_adjacency, dense_adjacency, make_conv,
-    sparse_matmul, stgcn_partition, transpose_csr,
+    CONVS, SkeletonGATConv, SkeletonGCNConv, SkeletonGINConv, SkeletonSTGCNConv, csr_adjacency, dense_adjacency,
+    make_conv, sparse_matmul, stgcn_partition, transpose_csr,
 )
 from skelgraph.nn.mae import SkeletonMAE
 from skelgraph.transforms.masking import BodyPartMask

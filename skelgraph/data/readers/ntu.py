@@ -131,10 +131,11 @@ def _parse_fast(data: bytes) -> tuple[int, np.ndarray, list[bytes], np.ndarray] 
     buf = np.frombuffer(data, dtype=np.uint8)
     blank = np.flatnonzero(buf <= 32)  # one pass for line ends and spaces (and CRs, control bytes)
     kind = buf[blank]
-    other = np.flatnonzero(kind != 32)  # the blanks that are not spaces: LFs, CRs, control bytes
+    is_space = kind == 32
+    other = np.flatnonzero(~is_space)  # the blanks that are not spaces: LFs, CRs, control bytes
     lf = np.flatnonzero(kind[other] == 10)  # which of those are LFs
     line_end = other[lf]  # where each LF sits among the blanks
-    ends, spaces = blank[line_end], blank[kind == 32]  # the LF of every line; every space
+    ends, spaces = blank[line_end], blank[is_space]  # the LF of every line; every space
     # spaces before each LF: its place among the blanks minus the other blanks before it (no search)
     spaces_before = line_end - lf
     if ends[-1] != buf.size - 1:
