@@ -32,6 +32,7 @@ def test_decimals_are_the_nearest_float64_like_float():
     values, digits = rng.standard_normal(5000) * 10.0 ** rng.integers(-3, 4, 5000), rng.integers(0, 9, 5000)
     words = [f"{v:.{d}f}".encode() for v, d in zip(values, digits)]
     words += [b".5", b"-.25", b"5.", b"0", b"-0.0000001", b"-9.276937E-05", b"1e3", b"2E+2"]  # exponents: float()
+    words += [b"123456789012345", b"-123456.1234567", b"0.000000000001", b"9" * 14 + b".", b"1234"]  # widest
     assert _decimals(*_tokens(b" ".join(words))).tolist() == [float(w) for w in words]
 
 

@@ -119,6 +119,7 @@ def read_ntu_skeleton(path: str | Path) -> np.ndarray:
 
 
 _POW10 = 10.0 ** np.arange(19)  # exact in float64 up to 10**22
+_SIGNED_POW10 = np.concatenate((_POW10, -_POW10))  # [19 + k] = -10**k: dividing by it negates exactly
 _MAX_DIGITS = 15  # an integer of 15 digits is exact in float64, so one division rounds correctly
 
 
@@ -136,6 +137,9 @@ def _parse_fast(data: bytes) -> tuple[int, np.ndarray, list[bytes], np.ndarray] 
     lf = np.flatnonzero(kind[other] == 10)  # which of those are LFs
     line_end = other[lf]  # where each LF sits among the blanks
     ends, spaces = blank[line_end], blank[is_space]  # the LF of every line; every space
+    # Free each large temporary once it is dead: a smaller peak grows glibc's heap less per file, and
+    # the pages of heap it grows and trims back fault again on the next file (see _decimals)
+    del blank, kind, is_space, other
     # spaces before each LF: its place among the blanks minus the other blanks before it (no search)
     spaces_before = line_end - lf
     if ends[-1] != buf.size - 1:
@@ -175,47 +179,64 @@ def _parse_fast(data: bytes) -> tuple[int, np.ndarray, list[bytes], np.ndarray] 
         if [int(data[begins[i]:stop[i]]) if data[begins[i]:stop[i]].isdigit() else -1 for i in frame_lines] != \
                 per_frame.tolist():
             return None  # a body count that does not match the bodies that follow
-    body_id = [data[begins[i]:spaces[first_space[i]]] for i in info]
+    body_id = [data[b:e] for b, e in zip(begins[info].tolist(), spaces[first_space[info]].tolist())]
     # x, y, z: the three tokens before the first three spaces of every joint line
     rows = joint_lines.ravel()
     token_end = spaces[first_space[rows][:, None] + np.arange(3)]  # [L, 3]
     token_start = np.concatenate((begins[rows][:, None], token_end[:, :2] + 1), axis=1)
-    values = _decimals(buf, token_start.ravel(), (token_end - token_start).ravel())
+    token_length = (token_end - token_start).ravel()
+    del spaces, token_end, first_space, begins, stop, fields, counts
+    values = _decimals(buf, token_start.ravel(), token_length)
     return None if values is None else (num_frames, body_frame, body_id, values.reshape(-1, 3))
 
 
 def _decimals(buf: np.ndarray, start: np.ndarray, length: np.ndarray) -> np.ndarray | None:
     r"""The numbers at ``buf[start:start+length]`` as float64 ``[n]``. Plain decimals (``-12.345``,
-    ``7``, ``.5``) are converted together, one character column at a time (Horner's rule over
-    the digits, the point skipped) into exact integers of at most 15 digits, each then divided by
-    the power of ten of its fraction: one correctly rounded operation, so each result is the
-    float64 nearest to its decimal, as ``float()`` gives. Other tokens (exponents such as
-    ``-9.276937E-05``, a few per file) go through ``float()``; ``None`` if one is not a number."""
+    ``7``, ``.5``) are converted together into exact integers of at most 15 digits, each then
+    divided by the power of ten of its fraction: one correctly rounded operation, so each result
+    is the float64 nearest to its decimal, as ``float()`` gives. Other tokens (exponents such as
+    ``-9.276937E-05``, a few per file) go through ``float()``; ``None`` if one is not a number.
+
+    The characters are laid out as ``[columns, n]`` (one row per character column). Each column
+    is a pair (value, scale): (digit, 10) at a digit, (0, 1) at the point and past the token's
+    end, so the point is skipped. Pairs combine as ``(v1 * s2 + v2, s1 * s2)``: two columns fit
+    uint8 (values up to 99, scales up to 100), four uint16 (9999, 10**4), and Horner's rule over
+    the groups of four finishes in int64. Narrow types and few full-width temporaries keep the
+    peak memory (and the page faults of a heap grown anew for each file) low."""
     width = int(length.max(initial=1))
     if width > _MAX_DIGITS or length.min(initial=1) < 1:
         return None
-    padded = np.concatenate((buf, np.zeros(width, dtype=np.uint8)))  # reading past the end is safe
+    columns = -(-width // 4) * 4  # whole groups of four characters
+    # the rows read up to start + columns: pad only a buffer that ends sooner (x y z of a joint
+    # line never do: nine more fields follow them)
+    fits = int(start.max(initial=0)) + columns < buf.size
+    padded = buf if fits else np.concatenate((buf, np.zeros(columns, dtype=np.uint8)))
     negative = padded[start] == 45  # '-'
     first, size = start + negative, length - negative
-    chars = padded[first + np.arange(width)[:, None]]  # [width, n]: one row per character column
-    inside = np.arange(width)[:, None] < size
+    chars = padded[first + np.arange(columns)[:, None]]  # [columns, n]
+    inside = np.arange(columns)[:, None] < size
     value = chars - np.uint8(48)  # unsigned: characters below '0' wrap around
     digit = (value < 10) & inside
     point = (chars == 46) & inside
+    del chars, inside
     value *= digit  # 0 wherever not a digit
     scale = digit * np.uint8(9) + np.uint8(1)  # 10 at a digit, 1 at the point and past the end
-    number = value[0].astype(np.int64)
-    for j in range(1, width):  # Horner's rule over the digits, skipping the point: in place, no temporaries
-        np.multiply(number, scale[j], out=number)
-        np.add(number, value[j], out=number)
+    value2 = value[0::2] * scale[1::2] + value[1::2]  # pairs of columns, uint8
+    scale2 = scale[0::2] * scale[1::2]
+    del value, scale
+    value4 = value2[0::2].astype(np.uint16) * scale2[1::2] + value2[1::2]  # groups of four, uint16
+    scale4 = scale2[0::2].astype(np.uint16) * scale2[1::2]
+    number = value4[0].astype(np.int64)
+    for j in range(1, value4.shape[0]):  # Horner's rule over the groups, in place
+        number *= scale4[j]
+        number += value4[j]
     # per token, in uint8 (the sums of bool columns would default to int64): digit and point
     # counts, and the column of its point from the point mask weighted by the column index
     digits, points = digit.sum(0, dtype=np.uint8), point.sum(0, dtype=np.uint8)
     plain = (digits >= 1) & (digits + points == size) & (points <= 1)  # the rest: one point at most
-    point_column = (point * np.arange(width, dtype=np.uint8)[:, None]).sum(0, dtype=np.uint8)
+    point_column = (point * np.arange(columns, dtype=np.uint8)[:, None]).sum(0, dtype=np.uint8)
     after_point = np.where(points > 0, size - 1 - point_column, 0)
-    result = number / _POW10[after_point]
-    np.negative(result, out=result, where=negative)
+    result = number / _SIGNED_POW10[after_point + 19 * negative]
     for i in np.flatnonzero(~plain):
         try:
             result[i] = float(buf[start[i]:start[i] + length[i]].tobytes())
