@@ -14,7 +14,7 @@ give (its code is not part of skelgraph); its output is checked against ours fir
 per round (minor faults while each reader ran) come with each row: under glibc's default settings
 a reader that grows the heap by more than glibc keeps pays a fault for every page of it on every
 file, which moves the times more than any change to the parsing. ``--keep-freed-memory`` runs
-the process as the ``skelgraph`` command runs (``skelgraph prepare`` reads datasets with it):
+the process as the ``skelgraph`` command runs (``skelgraph preprocess`` reads datasets with it):
 glibc keeps freed memory (``skelgraph.allocator``), for every reader alike.
 NW-UCLA: every member of ``all_sqe.tar.gz`` streamed in one pass (decompression included), best
 of 3 passes.
