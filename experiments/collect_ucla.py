@@ -92,7 +92,8 @@ def test_protocol(root: Path) -> None:
               f"{minutes(root, f'mae_{mae}') if rows else '—'} |")
     print("\n| the paper's configuration, one seed | fine-tuned top-1 |")
     print("|---|---|")
-    for label, run in (("body-part masking", "ft_paper_s0"), ("+ edge reconstruction (fixed), weight 0.5", "ft_edge_s0"),
+    for label, run in (("body-part masking", "ft_paper_s0"),
+                       ("+ edge reconstruction (fixed), weight 0.5", "ft_edge_s0"),
                        ("random-joint masking", "ft_random_s0")):
         print(f"| {label} | {fmt(top1(root, run))} |")
 
@@ -127,7 +128,8 @@ def validation(root: Path) -> None:
                                              f"ftscratch_{arch}_s1")]
         print(f"| {label} | {rows[-1]['loss']:.4f} | " + " | ".join(fmt(c) for c in cells) + " |")
     seeds_table(root, "10 % of view 1's labels, 110 epochs", [
-        ("position+motion recipe", "ft10_pm_mse_s{s}"), ("... pre-trained with the Kinect v1 corpus", "ft10_cpm_mse_s{s}"),
+        ("position+motion recipe", "ft10_pm_mse_s{s}"),
+        ("... pre-trained with the Kinect v1 corpus", "ft10_cpm_mse_s{s}"),
         ("scratch, position+motion input", "ft10scratch_PM_s{s}"), ("the paper's configuration", "ft10_paper_s{s}"),
         ("scratch, position input", "ft10scratch_P_s{s}")], [0, 1, 2])
 

@@ -110,8 +110,8 @@ def _attachment(layout: Layout, members: tuple[int, ...]) -> int:
 def synthesize(layout: Layout, motion: Motion, rng: np.random.Generator, num_frames: int,
                num_channels: int = 3, noise: float = 0.01, yaw: float = 0.0) -> np.ndarray:
     r"""One sample ``[1, T, V, C]`` of ``motion`` with random speed, amplitude, size and noise,
-    centred on the first frame's centre joint, seen from ``yaw`` radians about the vertical axis. ``C = 2`` projects onto the
-    image plane (x, y)."""
+    centred on the first frame's centre joint, seen from ``yaw`` radians about the vertical axis.
+    ``C = 2`` projects onto the image plane (x, y)."""
     pose = rest_pose(layout, rng) * rng.uniform(0.85, 1.15)
     t = np.linspace(0.0, 1.0, num_frames)
     phase = rng.uniform(0, 2 * math.pi)

@@ -266,7 +266,9 @@ class SkeletonGINConv(_FusedTranspose, MessagePassing):
 class SkeletonGCNConv(_FusedTranspose, MessagePassing):
     r"""GCN layer (arXiv:1609.02907) over the bones of every frame at once.
 
-    .. math:: \mathbf{X}' = \hat{\mathbf{D}}^{-1/2}(\mathbf{A} + \mathbf{I})\hat{\mathbf{D}}^{-1/2}\mathbf{X}\mathbf{W} + \mathbf{b}
+    .. math::
+        \mathbf{X}' = \hat{\mathbf{D}}^{-1/2}(\mathbf{A} + \mathbf{I})\hat{\mathbf{D}}^{-1/2}
+        \mathbf{X}\mathbf{W} + \mathbf{b}
 
     The normalisation is computed once per ``edge_index`` and cached.
 

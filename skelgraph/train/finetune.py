@@ -102,7 +102,7 @@ def make_train_loader(dataset: SkeletonDataset, config: FinetuneConfig, dist_inf
 
 @torch.no_grad()
 def evaluate_accuracy(model: Module, dataset: SkeletonDataset, config: FinetuneConfig, dist_info: DistInfo,
-                  device: torch.device) -> dict[str, float]:
+                      device: torch.device) -> dict[str, float]:
     """Top-1/top-5 (percent) on ``dataset``; each process takes every world_size-th sample
     (no padding, so the counts are exact) and the counts are summed."""
     shard = dataset.index_select(list(range(dist_info.rank, len(dataset), dist_info.world_size)))

@@ -194,4 +194,3 @@ def load_pretrained(path: str | Path, map_location: str | torch.device = "cpu") 
     model = build_model(config, state["in_channels"])
     model.load_state_dict(state["model"])
     return model, state
-

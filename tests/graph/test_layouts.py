@@ -6,7 +6,7 @@ from skelgraph.graph.layouts import (
 
 
 @pytest.mark.parametrize("name, joints, bones", [("ntu25", 25, 24), ("coco17", 17, 16),
-                                                  ("openpose18", 18, 17), ("kinect_v1_20", 20, 19)])
+                                                 ("openpose18", 18, 17), ("kinect_v1_20", 20, 19)])
 def test_builtin_layout_sizes(name, joints, bones):
     layout = get_layout(name)
     assert layout.num_joints == joints and len(layout.bones) == bones

@@ -3,8 +3,8 @@ import torch
 import pytest
 
 from skelgraph.nn.losses import (
-    edge_reconstruction_loss, info_nce_loss, masked_sce_loss, normalized_l1_loss, normalized_mse_loss, reconstruction_loss,
-    sce_loss,
+    edge_reconstruction_loss, info_nce_loss, masked_sce_loss, normalized_l1_loss, normalized_mse_loss,
+    reconstruction_loss, sce_loss,
 )
 
 

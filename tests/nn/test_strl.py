@@ -172,6 +172,7 @@ def test_linear_probe_keeps_a_temporal_encoder_frozen():
     assert not probe.encoder_temporal.training
 # ----------------------------------------------------------------------------- fast paths = reference
 
+
 def _double_model(**kwargs) -> STRLClassifier:
     model = _model(**kwargs).double()
     for norm in model.strl_norm:  # at their zero init every STRL layer is the identity
