@@ -12,7 +12,8 @@ Every layer has three interchangeable computations of the same function:
   ``[N, T*F]`` view of the features. On CPU the product is ``torch.sparse.mm(adj_t, x, "sum")``,
   PyTorch's vectorised CSR kernel, which is 2-3x faster here than the reduce-less
   ``torch.sparse.mm`` that ``torch_geometric.utils.spmm`` calls for ``"sum"``; on other devices
-  it is :func:`torch_geometric.utils.spmm`.
+  it is :func:`torch_geometric.utils.spmm`. GAT's coefficients differ per frame and head: its
+  fused path is one block CSR product over ``[N*T*heads, F]`` (:func:`attention_product`).
 - **plain** (``fused=False``): :meth:`message` on ``[E, T, F]`` edge tensors, then a scatter-sum.
 - **dense reference**: pass a floating ``[V, V]`` adjacency (``adj[target, source] = 1`` for a
   bone, no self loops) instead of ``edge_index`` and the layer runs an einsum-style batched
@@ -26,7 +27,7 @@ reads ``hop`` (``[N]`` long, bones from the centre joint). :func:`make_conv` bui
 from __future__ import annotations
 
 import warnings
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -121,6 +122,99 @@ class _FusedTranspose:
             self._transpose = AdjacencyCache()
         adj = self._transpose.get((adj_t,), lambda: transpose_csr(adj_t)) if x.device.type == "cpu" else None
         return sparse_matmul(adj_t, x, adj)
+
+
+class BlockCSR(NamedTuple):
+    r"""The pattern of ``K`` matrices that share one edge set, as one block-diagonal CSR
+    ``[N*K, N*K]`` over the ``[N*K, F]`` view of ``[N, K, F]`` features: row ``i*K + k`` (target
+    ``i``, slot ``k``) holds the edges into ``i``, column ``j*K + k``; entries in row order.
+    ``value_index[p]`` is where entry ``p``'s value sits in per-edge values ``[E, K]`` flattened."""
+
+    crow: Tensor  # [N*K + 1]
+    col: Tensor  # [E*K]
+    value_index: Tensor  # [E*K]
+    size: int  # N*K
+
+    def matrix(self, values: Tensor) -> Tensor:
+        r"""The CSR matrix with per-edge values ``[E, K]`` in place."""
+        return self.with_entries(values.reshape(-1)[self.value_index])
+
+    def with_entries(self, entries: Tensor) -> Tensor:
+        r"""The CSR matrix with ``entries`` ``[E*K]`` already in entry (row) order."""
+        with torch.sparse.check_sparse_tensor_invariants(False), warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
+            return torch.sparse_csr_tensor(self.crow, self.col, entries, size=(self.size, self.size))
+
+
+def block_csr(target: Tensor, source: Tensor, num_nodes: int, slots: int) -> BlockCSR:
+    r""":class:`BlockCSR` of edges ``source -> target`` (``[E]`` each) for ``slots`` matrices.
+
+    Example:
+        >>> b = block_csr(torch.tensor([0, 1]), torch.tensor([1, 0]), 2, slots=2)
+        >>> b.matrix(torch.tensor([[1., 2.], [3., 4.]])).to_dense().tolist()  # edge e, slot k: [e, k]
+        [[0.0, 0.0, 1.0, 0.0], [0.0, 0.0, 0.0, 2.0], [3.0, 0.0, 0.0, 0.0], [0.0, 4.0, 0.0, 0.0]]
+    """
+    order = torch.argsort(target * num_nodes + source)  # by target, then source: sorted columns
+    row, col = target[order], source[order]
+    degree = torch.bincount(row, minlength=num_nodes)
+    group = torch.cumsum(degree, 0) - degree  # first sorted edge of each target
+    place = torch.arange(row.numel(), device=row.device) - group[row]  # rank among its target's edges
+    slot = torch.arange(slots, device=row.device)
+    # entry of (sorted edge p, slot k): the target's block of degree * slots entries, slot k's run of it
+    entry = ((group[row] * slots)[:, None] + slot * degree[row][:, None] + place[:, None]).reshape(-1)
+    value_index = torch.empty_like(entry)
+    value_index[entry] = (order[:, None] * slots + slot).reshape(-1)
+    columns = torch.empty_like(entry)
+    columns[entry] = (col[:, None] * slots + slot).reshape(-1)
+    crow = torch.cat([degree.new_zeros(1), torch.cumsum(degree.repeat_interleave(slots), 0)])
+    return BlockCSR(crow, columns, value_index, num_nodes * slots)
+
+
+class _AttentionProduct(torch.autograd.Function):
+    r"""``out[i, k] = sum_{e: j -> i} alpha[e, k] x[j, k]`` for ``alpha [E, K]``, ``x [N, K, F]``:
+    a block CSR product forward, the transposed product for ``x``'s gradient, and for
+    ``alpha``'s the sampled product ``<grad[i, k], x[j, k]>`` at the edges only
+    (``torch.sparse.sampled_addmm``); no ``[E, K, F]`` message tensor in either direction."""
+
+    @staticmethod
+    def forward(ctx, alpha: Tensor, x: Tensor, pattern: BlockCSR, pattern_t: BlockCSR) -> Tensor:  # type: ignore[override]
+        ctx.save_for_backward(alpha, x)
+        ctx.patterns = pattern, pattern_t
+        flat = x.reshape(pattern.size, -1)
+        return torch.sparse.mm(pattern.matrix(alpha), flat, "sum").view_as(x)
+
+    @staticmethod
+    def backward(ctx, grad: Tensor) -> tuple[Tensor | None, Tensor | None, None, None]:  # type: ignore[override]
+        alpha, x = ctx.saved_tensors
+        pattern, pattern_t = ctx.patterns
+        grad = grad.contiguous().reshape(pattern.size, -1)
+        grad_alpha = grad_x = None
+        if ctx.needs_input_grad[0]:
+            mask = pattern.with_entries(alpha.new_zeros(pattern.col.numel()))  # where to sample
+            sampled = torch.sparse.sampled_addmm(mask, grad, x.reshape(pattern.size, -1).t(), beta=0.0)
+            grad_alpha = alpha.new_empty(alpha.numel())
+            grad_alpha[pattern.value_index] = sampled.values()
+            grad_alpha = grad_alpha.view_as(alpha)
+        if ctx.needs_input_grad[1]:
+            grad_x = torch.sparse.mm(pattern_t.matrix(alpha), grad, "sum").view_as(x)
+        return grad_alpha, grad_x, None, None
+
+
+def attention_product(alpha: Tensor, x: Tensor, patterns: tuple[BlockCSR, BlockCSR]) -> Tensor:
+    r"""GAT's weighted neighbour sum for every frame and head at once, on the CPU.
+
+    Args:
+        alpha: ``[E, T, H]`` coefficients of the edges ``source -> target``.
+        x: ``[N, T, H, F]`` features.
+        patterns: ``(block_csr(target, source, N, T*H), block_csr(source, target, N, T*H))``,
+            built once per ``edge_index``.
+
+    Returns:
+        ``[N, T, H, F]``: ``out[i, t, h] = sum over edges j -> i of alpha[e, t, h] * x[j, t, h]``.
+    """
+    n, t, h, f = x.shape
+    out = _AttentionProduct.apply(alpha.reshape(alpha.size(0), t * h), x.reshape(n, t * h, f), *patterns)
+    return out.view(n, t, h, f)
 
 
 def csr_adjacency(edge_index: Tensor, values: Tensor | None, size: tuple[int, int],
@@ -346,10 +440,13 @@ class SkeletonGATConv(MessagePassing):
     for every frame ``t`` and head: coefficients are ``[E, T, heads]`` and sum to one over the
     incoming edges (self loop included) of each node in each frame.
 
-    **Fused path**: there is none distinct from the plain one. The coefficients differ per
-    frame and head, so the aggregation is ``T * heads`` different sparse matrices, not one
-    product over ``[N, T*F]``; the layer always runs :meth:`message` on ``[E, T, heads, F]``.
-    ``fused`` is accepted (and ignored) for the uniform signature of :func:`make_conv`.
+    **Fused path** (CPU, float32/float64): the coefficients differ per frame and head, so the
+    aggregation is ``T * heads`` sparse matrices with one pattern; :func:`attention_product`
+    multiplies them as one block CSR matrix (its pattern built once per ``edge_index``) and
+    takes the coefficients' gradient as a sampled product at the edges, so no ``[E, T, heads,
+    F]`` message tensor is made in either direction. Elsewhere (CUDA, bf16 autocast, whose
+    sampled product PyTorch lacks on the CPU) and with ``fused=False`` the layer runs
+    :meth:`message` on ``[E, T, heads, F]``, then a scatter-sum.
 
     Args:
         in_channels (int): ``C_in``.
@@ -360,7 +457,7 @@ class SkeletonGATConv(MessagePassing):
         negative_slope (float): LeakyReLU slope. (default: ``0.2``)
         dropout (float): Dropout on the coefficients during training. (default: ``0.0``)
         bias (bool): Add a bias. (default: ``True``)
-        fused (bool): Ignored (see above). (default: ``True``)
+        fused (bool): The block CSR product where it applies (see above). (default: ``True``)
 
     Shapes:
         - input: x ``[N, T, C_in]``, edge_index ``[2, E]`` or a dense ``[V, V]`` adjacency,
@@ -379,6 +476,7 @@ class SkeletonGATConv(MessagePassing):
         self.att_dst = Parameter(torch.empty(heads, out_channels))
         self.bias = Parameter(torch.empty(heads * out_channels if concat else out_channels)) if bias else None
         self._cache = AdjacencyCache()
+        self._patterns = AdjacencyCache()  # the fused path's block CSR patterns
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -388,6 +486,7 @@ class SkeletonGATConv(MessagePassing):
         glorot(self.att_dst)
         zeros(self.bias)
         self._cache.clear()
+        self._patterns.clear()
 
     def forward(self, x: Tensor, edge_index: Tensor, hop: Tensor | None = None,
                 return_attention_weights: bool = False) -> Tensor | tuple[Tensor, tuple[Tensor, Tensor]]:
@@ -405,7 +504,14 @@ class SkeletonGATConv(MessagePassing):
             alpha = F.leaky_relu(a_src[src] + a_dst[dst], self.negative_slope)  # [E, T, H]
             alpha = softmax(alpha, dst, num_nodes=n, dim=0)
             alpha_used = F.dropout(alpha, p=self.dropout, training=self.training)
-            out = self.propagate(ei, x=h, alpha=alpha_used)  # [N, T, H, F]
+            if self.fused and h.device.type == "cpu" and h.dtype in (torch.float32, torch.float64) \
+                    and alpha_used.dtype == h.dtype:
+                slots = t * self.heads
+                patterns = self._patterns.get((ei, n, slots), lambda: (block_csr(dst, src, n, slots),
+                                                                       block_csr(src, dst, n, slots)))
+                out = attention_product(alpha_used, h, patterns)  # [N, T, H, F]
+            else:
+                out = self.propagate(ei, x=h, alpha=alpha_used)  # [N, T, H, F]
         out = out.reshape(n, t, -1) if self.concat else out.mean(dim=2)
         if self.bias is not None:
             out = out + self.bias

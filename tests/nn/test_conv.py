@@ -6,8 +6,8 @@ from torch_geometric.data import Batch
 from skelgraph.data.sample import skeleton_to_data
 from skelgraph.graph import COCO17, spatial_partition
 from skelgraph.nn.conv import (
-    CONVS, SkeletonGATConv, SkeletonGCNConv, SkeletonGINConv, SkeletonSTGCNConv, csr_adjacency, dense_adjacency,
-    make_conv, sparse_matmul, stgcn_partition, transpose_csr,
+    CONVS, SkeletonGATConv, SkeletonGCNConv, SkeletonGINConv, SkeletonSTGCNConv, attention_product, block_csr,
+    csr_adjacency, dense_adjacency, make_conv, sparse_matmul, stgcn_partition, transpose_csr,
 )
 from skelgraph.nn.mae import SkeletonMAE
 from skelgraph.transforms.masking import BodyPartMask
@@ -197,3 +197,32 @@ def test_normalisation_in_the_input_precision(batch, name):
     x = batch.x.double()
     adj = dense_adjacency(batch.edge_index, 17).double()
     torch.testing.assert_close(conv(x, batch.edge_index, batch.hop), conv(x, adj, batch.hop), rtol=1e-12, atol=1e-12)
+
+
+def test_attention_product_gradients_by_finite_differences():
+    # a duplicate edge (2 -> 0 twice) and a node with no incoming edge (3)
+    source, target = torch.tensor([1, 2, 2, 0, 3, 0]), torch.tensor([0, 0, 0, 1, 2, 2])
+    slots = 3 * 2  # T = 3 frames, H = 2 heads
+    patterns = block_csr(target, source, 4, slots), block_csr(source, target, 4, slots)
+    generator = torch.Generator().manual_seed(0)
+    alpha = torch.rand(6, 3, 2, generator=generator, dtype=torch.float64, requires_grad=True)
+    x = torch.randn(4, 3, 2, 5, generator=generator, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda a, v: attention_product(a, v, patterns), (alpha, x))
+    messages = x[source] * alpha.unsqueeze(-1)  # [E, T, H, F], what the plain path builds
+    expected = torch.zeros_like(x).index_add(0, target, messages)
+    torch.testing.assert_close(attention_product(alpha, x, patterns), expected)
+    assert attention_product(alpha, x, patterns)[3].abs().sum() == 0  # nothing flows into node 3
+
+
+def test_gat_fused_path_matches_plain_path_with_heads_in_every_gradient(batch):
+    torch.manual_seed(0)
+    conv = SkeletonGATConv(3, 4, heads=2).double()
+    x = batch.x.double()
+    grads = []
+    for fused in (True, False):
+        conv.fused = fused
+        conv.zero_grad()
+        conv(x, batch.edge_index).pow(2).sum().backward()
+        grads.append([p.grad.clone() for p in conv.parameters()])  # the attention vectors' too
+    for fused_grad, plain_grad in zip(*grads):
+        torch.testing.assert_close(fused_grad, plain_grad, rtol=1e-10, atol=1e-12)
