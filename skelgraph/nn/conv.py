@@ -54,8 +54,7 @@ class AdjacencyCache:
     """
 
     def __init__(self) -> None:
-        self._key: tuple | None = None
-        self._value: Any = None
+        self._entry: tuple[tuple, Any] | None = None  # (key, value), replaced as one object
 
     @staticmethod
     def _same(a: tuple, b: tuple) -> bool:
@@ -63,12 +62,20 @@ class AdjacencyCache:
 
     def get(self, key: tuple, build: Callable[[], Any]) -> Any:
         key = tuple(part for t in key for part in ((t, t._version) if isinstance(t, Tensor) else (t,)))
-        if self._key is None or not self._same(self._key, key):
-            self._key, self._value = key, build()
-        return self._value
+        entry = self._entry  # read once: a thread sharing the layer never pairs one key with another's value
+        if entry is None or not self._same(entry[0], key):
+            entry = (key, build())
+            self._entry = entry
+        return entry[1]
+
+    @property
+    def value(self) -> Any:
+        r"""What the last :meth:`get` returned (``None`` before the first or after :meth:`clear`)."""
+        entry = self._entry
+        return None if entry is None else entry[1]
 
     def clear(self) -> None:
-        self._key = self._value = None
+        self._entry = None
 
 
 class _CSRMatmul(torch.autograd.Function):

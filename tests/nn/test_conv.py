@@ -138,11 +138,11 @@ def test_gat_attention_sums_to_one_over_incoming_edges_per_frame(batch):
 def test_normalisation_is_cached_per_edge_index(batch):
     conv = SkeletonGCNConv(3, 8)
     conv(batch.x, batch.edge_index)
-    adj = conv._csr_cache._value
+    adj = conv._csr_cache.value
     conv(batch.x, batch.edge_index)
-    assert conv._csr_cache._value is adj  # same edge_index: reused
+    assert conv._csr_cache.value is adj  # same edge_index: reused
     conv(batch.x, batch.edge_index.clone())
-    assert conv._csr_cache._value is not adj  # another edge_index: rebuilt
+    assert conv._csr_cache.value is not adj  # another edge_index: rebuilt
 
 
 @pytest.mark.parametrize("name", list(CONVS))
@@ -174,10 +174,10 @@ def test_bfloat16_autocast_trains_skeletonmae(batch, name):
 def test_gcn_cache_follows_the_propagated_dtype(batch):
     conv = build("gcn")
     conv(batch.x, batch.edge_index)
-    assert conv._csr_cache._value.dtype == torch.float32
+    assert conv._csr_cache.value.dtype == torch.float32
     with torch.autocast("cpu", dtype=torch.bfloat16):  # the same edge_index, now a bfloat16 product
         conv(batch.x, batch.edge_index)
-    assert conv._csr_cache._value.dtype == torch.bfloat16  # rebuilt for the product's dtype, not x's
+    assert conv._csr_cache.value.dtype == torch.bfloat16  # rebuilt for the product's dtype, not x's
 
 
 def test_sparse_matmul_with_cached_transpose_has_torchs_gradient(batch):
