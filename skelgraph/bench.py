@@ -789,7 +789,8 @@ def run_bench(config: BenchConfig, data: str | Path | None = None, read: bool = 
     if "stgcn" in config.convs:
         result.notes.append("stgcn has no pyg-dense row: PyG has no dense ST-GCN (partitioned) layer")
     if "gat" in config.convs:
-        result.notes.append("gat: fused = plain (per-frame attention has no single sparse product)")
+        result.notes.append("gat: fused = one block CSR product of the per-frame, per-head attention "
+                            "(CPU, float32/64); plain elsewhere")
 
     if read:
         with contextlib.ExitStack() as stack:

@@ -13,7 +13,8 @@ Every layer has three interchangeable computations of the same function:
   PyTorch's vectorised CSR kernel, which is 2-3x faster here than the reduce-less
   ``torch.sparse.mm`` that ``torch_geometric.utils.spmm`` calls for ``"sum"``; on other devices
   it is :func:`torch_geometric.utils.spmm`. GAT's coefficients differ per frame and head: its
-  fused path is one block CSR product over ``[N*T*heads, F]`` (:func:`attention_product`).
+  fused path is one block CSR product over ``[N*T*heads, F]`` (:func:`attention_product`; CPU,
+  float32/float64; elsewhere GAT runs its plain path).
 - **plain** (``fused=False``): :meth:`message` on ``[E, T, F]`` edge tensors, then a scatter-sum.
 - **dense reference**: pass a floating ``[V, V]`` adjacency (``adj[target, source] = 1`` for a
   bone, no self loops) instead of ``edge_index`` and the layer runs an einsum-style batched
@@ -184,21 +185,23 @@ class _AttentionProduct(torch.autograd.Function):
     (``torch.sparse.sampled_addmm``); no ``[E, K, F]`` message tensor in either direction."""
 
     @staticmethod
-    def forward(ctx, alpha: Tensor, x: Tensor, pattern: BlockCSR, pattern_t: BlockCSR) -> Tensor:  # type: ignore[override]
+    def forward(ctx, alpha: Tensor, x: Tensor,  # type: ignore[override]
+                pattern: BlockCSR, pattern_t: BlockCSR) -> Tensor:
         ctx.save_for_backward(alpha, x)
         ctx.patterns = pattern, pattern_t
-        flat = x.reshape(pattern.size, -1)
+        flat = x.reshape(pattern.size, x.size(-1))  # explicit sizes: N = 0 has no -1 to infer
         return torch.sparse.mm(pattern.matrix(alpha), flat, "sum").view_as(x)
 
     @staticmethod
+    @torch.autograd.function.once_differentiable
     def backward(ctx, grad: Tensor) -> tuple[Tensor | None, Tensor | None, None, None]:  # type: ignore[override]
         alpha, x = ctx.saved_tensors
         pattern, pattern_t = ctx.patterns
-        grad = grad.contiguous().reshape(pattern.size, -1)
+        grad = grad.contiguous().reshape(pattern.size, x.size(-1))
         grad_alpha = grad_x = None
         if ctx.needs_input_grad[0]:
             mask = pattern.with_entries(alpha.new_zeros(pattern.col.numel()))  # where to sample
-            sampled = torch.sparse.sampled_addmm(mask, grad, x.reshape(pattern.size, -1).t(), beta=0.0)
+            sampled = torch.sparse.sampled_addmm(mask, grad, x.reshape(pattern.size, x.size(-1)).t(), beta=0.0)
             grad_alpha = alpha.new_empty(alpha.numel())
             grad_alpha[pattern.value_index] = sampled.values()
             grad_alpha = grad_alpha.view_as(alpha)

@@ -33,10 +33,13 @@ def test_decimals_are_the_nearest_float64_like_float():
     words = [f"{v:.{d}f}".encode() for v, d in zip(values, digits)]
     words += [b".5", b"-.25", b"5.", b"0", b"-0.0000001", b"-9.276937E-05", b"1e3", b"2E+2"]  # exponents: float()
     words += [b"123456789012345", b"-123456.1234567", b"0.000000000001", b"9" * 14 + b".", b"1234"]  # widest
-    assert _decimals(*_tokens(b" ".join(words))).tolist() == [float(w) for w in words]
+    expected = [float(w) for w in words]
+    assert _decimals(*_tokens(b" ".join(words))).tolist() == expected  # the last word ends the buffer: padded
+    buf, start, length = _tokens(b" ".join(words) + b" " + b"0" * 16)  # every read inside the buffer: not padded
+    assert _decimals(buf, start[:-1], length[:-1]).tolist() == expected
 
 
-@pytest.mark.parametrize("word", [b"1.2.3", b"abc", b"-", b"1-2", b"."])
+@pytest.mark.parametrize("word", [b"1.2.3", b"abc", b"-", b"1-2", b".", b"1" + b"." * 14])
 def test_decimals_refuse_what_is_not_a_number(word):
     assert _decimals(*_tokens(b"1.5 " + word)) is None
 

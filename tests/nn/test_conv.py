@@ -218,11 +218,16 @@ def test_gat_fused_path_matches_plain_path_with_heads_in_every_gradient(batch):
     torch.manual_seed(0)
     conv = SkeletonGATConv(3, 4, heads=2).double()
     x = batch.x.double()
-    grads = []
+    outs, grads = [], []
     for fused in (True, False):
         conv.fused = fused
         conv.zero_grad()
-        conv(x, batch.edge_index).pow(2).sum().backward()
+        out = conv(x, batch.edge_index)
+        out.pow(2).sum().backward()
+        outs.append(out)
         grads.append([p.grad.clone() for p in conv.parameters()])  # the attention vectors' too
+        if fused:
+            assert conv._patterns.value is not None  # the block CSR product ran, not the plain path
+    torch.testing.assert_close(outs[0], outs[1], rtol=1e-10, atol=1e-12)
     for fused_grad, plain_grad in zip(*grads):
         torch.testing.assert_close(fused_grad, plain_grad, rtol=1e-10, atol=1e-12)

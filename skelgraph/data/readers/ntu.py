@@ -198,8 +198,9 @@ def _decimals(buf: np.ndarray, start: np.ndarray, length: np.ndarray) -> np.ndar
     ``-9.276937E-05``, a few per file) go through ``float()``; ``None`` if one is not a number.
 
     The characters are laid out as ``[columns, n]`` (one row per character column). Each column
-    is a pair (value, scale): (digit, 10) at a digit, (0, 1) at the point and past the token's
-    end, so the point is skipped. Pairs combine as ``(v1 * s2 + v2, s1 * s2)``: two columns fit
+    is a pair (value, scale): (digit, 10) at a digit, (0, 1) at the point, past the token's
+    end and at any other character (a token with one is not plain and goes to ``float()``), so
+    the point is skipped. Pairs combine as ``(v1 * s2 + v2, s1 * s2)``: two columns fit
     uint8 (values up to 99, scales up to 100), four uint16 (9999, 10**4), and Horner's rule over
     the groups of four finishes in int64. Narrow types and few full-width temporaries keep the
     peak memory (and the page faults of a heap grown anew for each file) low."""
@@ -235,7 +236,7 @@ def _decimals(buf: np.ndarray, start: np.ndarray, length: np.ndarray) -> np.ndar
     digits, points = digit.sum(0, dtype=np.uint8), point.sum(0, dtype=np.uint8)
     plain = (digits >= 1) & (digits + points == size) & (points <= 1)  # the rest: one point at most
     point_column = (point * np.arange(columns, dtype=np.uint8)[:, None]).sum(0, dtype=np.uint8)
-    after_point = np.where(points > 0, size - 1 - point_column, 0)
+    after_point = np.where(plain & (points > 0), size - 1 - point_column, 0)  # others: float() below
     result = number / _SIGNED_POW10[after_point + 19 * negative]
     for i in np.flatnonzero(~plain):
         try:
