@@ -34,6 +34,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 from torch.nn import Linear, Parameter, Sequential
+from torch.utils.weak import WeakIdKeyDictionary
 from torch_geometric.nn import MessagePassing
 from torch_geometric.nn.conv.gcn_conv import gcn_norm
 from torch_geometric.nn.inits import glorot, reset, zeros
@@ -210,6 +211,27 @@ class _AttentionProduct(torch.autograd.Function):
         return grad_alpha, grad_x, None, None
 
 
+_ATTENTION_PATTERNS = WeakIdKeyDictionary()  # edge_index -> (its _version, {(N, slots): (loops, patterns)})
+
+
+def attention_patterns(edge_index: Tensor, num_nodes: int, slots: int) -> tuple[Tensor, tuple[BlockCSR, BlockCSR]]:
+    r"""``edge_index`` with its remaining self loops added and the two :class:`BlockCSR` patterns
+    :func:`attention_product` takes, built once per ``edge_index`` and shared by every layer that
+    sees it: the entry lives as long as the ``edge_index`` tensor does (a weak reference), so
+    the layers of a model build one pattern per batch, not one each, and nothing outlives the
+    batch. An in-place change to ``edge_index`` rebuilds."""
+    version, built = _ATTENTION_PATTERNS.get(edge_index, (None, None))
+    if version != edge_index._version:
+        built = {}
+        _ATTENTION_PATTERNS[edge_index] = (edge_index._version, built)
+    if (num_nodes, slots) not in built:
+        loops = add_remaining_self_loops(edge_index, num_nodes=num_nodes)[0]
+        source, target = loops
+        built[num_nodes, slots] = loops, (block_csr(target, source, num_nodes, slots),
+                                          block_csr(source, target, num_nodes, slots))
+    return built[num_nodes, slots]
+
+
 def attention_product(alpha: Tensor, x: Tensor, patterns: tuple[BlockCSR, BlockCSR]) -> Tensor:
     r"""GAT's weighted neighbour sum for every frame and head at once, on the CPU.
 
@@ -217,7 +239,7 @@ def attention_product(alpha: Tensor, x: Tensor, patterns: tuple[BlockCSR, BlockC
         alpha: ``[E, T, H]`` coefficients of the edges ``source -> target``.
         x: ``[N, T, H, F]`` features.
         patterns: ``(block_csr(target, source, N, T*H), block_csr(source, target, N, T*H))``,
-            built once per ``edge_index``.
+            built once per ``edge_index`` (:func:`attention_patterns`).
 
     Returns:
         ``[N, T, H, F]``: ``out[i, t, h] = sum over edges j -> i of alpha[e, t, h] * x[j, t, h]``.
@@ -452,9 +474,10 @@ class SkeletonGATConv(MessagePassing):
 
     **Fused path** (CPU, float32/float64): the coefficients differ per frame and head, so the
     aggregation is ``T * heads`` sparse matrices with one pattern; :func:`attention_product`
-    multiplies them as one block CSR matrix (its pattern built once per ``edge_index``) and
-    takes the coefficients' gradient as a sampled product at the edges, so no ``[E, T, heads,
-    F]`` message tensor is made in either direction. Elsewhere (CUDA, bf16 autocast, whose
+    multiplies them as one block CSR matrix (its pattern built once per ``edge_index`` and
+    shared by the layers that see it, :func:`attention_patterns`) and takes the coefficients'
+    gradient as a sampled product at the edges, so no ``[E, T, heads, F]`` message tensor is
+    made in either direction. Elsewhere (CUDA, bf16 autocast, whose
     sampled product PyTorch lacks on the CPU) and with ``fused=False`` the layer runs
     :meth:`message` on ``[E, T, heads, F]``, then a scatter-sum.
 
@@ -486,7 +509,6 @@ class SkeletonGATConv(MessagePassing):
         self.att_dst = Parameter(torch.empty(heads, out_channels))
         self.bias = Parameter(torch.empty(heads * out_channels if concat else out_channels)) if bias else None
         self._cache = AdjacencyCache()
-        self._patterns = AdjacencyCache()  # the fused path's block CSR patterns
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -496,7 +518,6 @@ class SkeletonGATConv(MessagePassing):
         glorot(self.att_dst)
         zeros(self.bias)
         self._cache.clear()
-        self._patterns.clear()
 
     def forward(self, x: Tensor, edge_index: Tensor, hop: Tensor | None = None,
                 return_attention_weights: bool = False) -> Tensor | tuple[Tensor, tuple[Tensor, Tensor]]:
@@ -509,16 +530,16 @@ class SkeletonGATConv(MessagePassing):
                 raise ValueError("return_attention_weights needs an edge_index, not a dense adjacency")
             out = self._dense(h, a_src, a_dst, edge_index)
         else:
-            ei = self._cache.get((edge_index, n), lambda: add_remaining_self_loops(edge_index, num_nodes=n)[0])
+            fused = self.fused and h.device.type == "cpu" and h.dtype in (torch.float32, torch.float64)
+            if fused:
+                ei, patterns = attention_patterns(edge_index, n, t * self.heads)
+            else:
+                ei = self._cache.get((edge_index, n), lambda: add_remaining_self_loops(edge_index, num_nodes=n)[0])
             src, dst = ei
             alpha = F.leaky_relu(a_src[src] + a_dst[dst], self.negative_slope)  # [E, T, H]
             alpha = softmax(alpha, dst, num_nodes=n, dim=0)
             alpha_used = F.dropout(alpha, p=self.dropout, training=self.training)
-            if self.fused and h.device.type == "cpu" and h.dtype in (torch.float32, torch.float64) \
-                    and alpha_used.dtype == h.dtype:
-                slots = t * self.heads
-                patterns = self._patterns.get((ei, n, slots), lambda: (block_csr(dst, src, n, slots),
-                                                                       block_csr(src, dst, n, slots)))
+            if fused and alpha_used.dtype == h.dtype:
                 out = attention_product(alpha_used, h, patterns)  # [N, T, H, F]
             else:
                 out = self.propagate(ei, x=h, alpha=alpha_used)  # [N, T, H, F]

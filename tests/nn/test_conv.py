@@ -1,3 +1,5 @@
+import gc
+
 import numpy as np
 import pytest
 import torch
@@ -9,6 +11,7 @@ from skelgraph.nn.conv import (
     CONVS, SkeletonGATConv, SkeletonGCNConv, SkeletonGINConv, SkeletonSTGCNConv, attention_product, block_csr,
     csr_adjacency, dense_adjacency, make_conv, sparse_matmul, stgcn_partition, transpose_csr,
 )
+from skelgraph.nn.conv import _ATTENTION_PATTERNS, attention_patterns
 from skelgraph.nn.mae import SkeletonMAE
 from skelgraph.transforms.masking import BodyPartMask
 
@@ -227,7 +230,26 @@ def test_gat_fused_path_matches_plain_path_with_heads_in_every_gradient(batch):
         outs.append(out)
         grads.append([p.grad.clone() for p in conv.parameters()])  # the attention vectors' too
         if fused:
-            assert conv._patterns.value is not None  # the block CSR product ran, not the plain path
+            assert batch.edge_index in _ATTENTION_PATTERNS  # the block CSR product ran, not the plain path
     torch.testing.assert_close(outs[0], outs[1], rtol=1e-10, atol=1e-12)
     for fused_grad, plain_grad in zip(*grads):
         torch.testing.assert_close(fused_grad, plain_grad, rtol=1e-10, atol=1e-12)
+
+
+def test_gat_layers_share_one_attention_pattern_per_edge_index_and_drop_it_with_the_batch(batch):
+    torch.manual_seed(0)
+    first, second = SkeletonGATConv(3, 4), SkeletonGATConv(4, 4)
+    gc.collect()
+    entries = len(_ATTENTION_PATTERNS)
+    edge_index = batch.edge_index.clone()
+    second(first(batch.x, edge_index), edge_index)
+    assert len(_ATTENTION_PATTERNS) == entries + 1
+    version, built = _ATTENTION_PATTERNS[edge_index]
+    assert list(built) == [(51, T)]  # one pattern for both layers
+    patterns = built[51, T][1]
+    assert attention_patterns(edge_index, 51, T)[1] is patterns  # reused, not rebuilt
+    edge_index.add_(0)  # an in-place change: rebuilt
+    assert attention_patterns(edge_index, 51, T)[1] is not patterns
+    del edge_index
+    gc.collect()
+    assert len(_ATTENTION_PATTERNS) == entries  # gone with its edge_index
