@@ -142,7 +142,11 @@ class BlockCSR(NamedTuple):
     crow: Tensor  # [N*K + 1]
     col: Tensor  # [E*K]
     value_index: Tensor  # [E*K]
-    size: int  # N*K
+
+    @property
+    def size(self) -> int:
+        r"""``N*K``, the matrix's side."""
+        return self.crow.numel() - 1
 
     def matrix(self, values: Tensor) -> Tensor:
         r"""The CSR matrix with per-edge values ``[E, K]`` in place."""
@@ -176,7 +180,7 @@ def block_csr(target: Tensor, source: Tensor, num_nodes: int, slots: int) -> Blo
     columns = torch.empty_like(entry)
     columns[entry] = (col[:, None] * slots + slot).reshape(-1)
     crow = torch.cat([degree.new_zeros(1), torch.cumsum(degree.repeat_interleave(slots), 0)])
-    return BlockCSR(crow, columns, value_index, num_nodes * slots)
+    return BlockCSR(crow, columns, value_index)
 
 
 class _AttentionProduct(torch.autograd.Function):
