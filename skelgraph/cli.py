@@ -35,6 +35,7 @@ from skelgraph import __version__
 from skelgraph.data.sequence import printable
 from skelgraph import allocator
 from skelgraph.allocator import keep_freed_memory
+from skelgraph.nn.conv import CONV_NAMES  # torch-free (the package loads its modules on first use)
 from skelgraph.threads import apply_default_threads, current_choice
 
 #: (module, class) of every expected failure; subclasses count too (SourceError, LabelError, ...).
@@ -388,7 +389,7 @@ def _with_assignments(assignments: tuple[str, ...], flags: dict[str, Any]) -> di
               help="Global batch size (paper: 1024); the lr scales linearly with it.")
 @click.option("--lr", type=float, default=None, help="Learning rate at the config's base_batch_size (paper: 1.5e-4).")
 @click.option("--mask", type=click.Choice(["body-part", "random-joint"]), default=None, help="Masking strategy.")
-@click.option("--conv", type=click.Choice(["gin", "gcn", "gat", "stgcn"]), default=None, help="Graph convolution.")
+@click.option("--conv", type=click.Choice(CONV_NAMES), default=None, help="Graph convolution.")
 @click.option("--edge-weight", type=float, default=None, help="Weight of edge reconstruction (0 = off).")
 @click.option("--device", default=None, help="auto (CUDA when present), cpu or cuda.")
 @click.option("--amp/--no-amp", default=None, help="Mixed precision (bf16 on CPU, fp16 on CUDA).")
@@ -567,16 +568,15 @@ def bench(joints: str, persons: int, frames: int | None, width: int, batch: int 
     import torch
 
     from skelgraph.bench import BenchConfig, format_table, plot, run_bench
-    from skelgraph.nn.conv import CONVS
 
-    unknown = [c for c in convs if c not in CONVS]
+    unknown = [c for c in convs if c not in CONV_NAMES]
     if unknown:
-        raise click.ClickException(f"unknown conv {unknown[0]!r}; choose from {', '.join(CONVS)}")
+        raise click.ClickException(f"unknown conv {unknown[0]!r}; choose from {', '.join(CONV_NAMES)}")
     config = BenchConfig(threads=threads or (1 if quick else torch.get_num_threads()),
                          joints=int(joints), persons=persons, frames=frames or (32 if quick else 64), width=width,
                          batch=batch or (8 if quick else 64),
                          warmup=warmup if warmup is not None else (1 if quick else 2),
-                         repeats=repeats or (3 if quick else 15), device=device, convs=convs or tuple(CONVS),
+                         repeats=repeats or (3 if quick else 15), device=device, convs=convs or CONV_NAMES,
                          paths=paths,
                          memory=not no_memory, read_samples=read_samples or (64 if quick else 512))
     echo = functools.partial(click.echo, err=True)
