@@ -518,6 +518,47 @@ def evaluate(run_dir: Path, data: Path, split: str | None, knn: int | None, trai
     click.echo(f"wrote {metrics['metrics_path']}{confusion}", err=True)
 
 
+# ----------------------------------------------------------------------------- predict
+
+@main.command(epilog=EXIT_CODES)
+@click.argument("run_dir", type=InputPath())
+@click.argument("sources", nargs=-1, required=True, type=InputPath())
+@click.option("--kind", type=click.Choice(KINDS), default=None,
+              help="How to read SOURCES (default: the kind of the run's training data).")
+@click.option("--top-k", type=click.IntRange(1), default=5, show_default=True, help="Classes shown per sample.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (one object per sample) instead of a table.")
+@click.option("--csv", "as_csv", is_flag=True, help="Print CSV rows (name,source,rank,class,probability,label).")
+@click.option("--batch-size", type=click.IntRange(1), default=64, show_default=True, help="Samples per batch.")
+@click.option("--device", default="auto", show_default=True, help="auto (CUDA when present), cpu or cuda.")
+def predict(run_dir: Path, sources: tuple[Path, ...], kind: str | None, top_k: int, as_json: bool, as_csv: bool,
+            batch_size: int, device: str) -> None:
+    """Classify raw recordings SOURCES (files or folders in any format `preprocess` reads) with the
+    fine-tuning run RUN_DIR (or one of its checkpoint files).
+
+    Each recording is preprocessed as the run's training data was (read the same way, joints
+    mapped by name onto the model's layout, persons selected, centred, aligned, sampled to the
+    run's frames), from what the run recorded in preprocessing.json: the run directory alone is
+    enough. Prints, per sample, the top-k classes by name with their probabilities.
+    """
+    import json
+
+    from skelgraph.train.predict import Predictor, format_csv, format_table
+
+    if as_json and as_csv:
+        raise click.UsageError("--json and --csv exclude each other")
+    with user_errors():
+        predictor = Predictor.from_run(run_dir, device=device)
+        predictions = []
+        for src in sources:
+            predictions += predictor(src, kind=kind, top_k=top_k, batch_size=batch_size)
+    if as_json:
+        click.echo(json.dumps([p.to_dict() for p in predictions], indent=1))
+    elif as_csv:
+        click.echo(format_csv(predictions), nl=False)
+    else:
+        click.echo(format_table(predictions))
+
+
 # ----------------------------------------------------------------------------- bench
 
 @main.command(epilog=EXIT_CODES)

@@ -27,6 +27,7 @@ from torch_geometric.transforms import BaseTransform, Compose
 from tqdm.auto import tqdm
 
 from skelgraph.data.dataset import SkeletonDataset
+from skelgraph.data.recipe import recipe_from_store
 from skelgraph.nn.mae import SkeletonMAE
 from skelgraph.progress import progress_bar, progress_enabled
 from skelgraph.train.common import (
@@ -122,8 +123,11 @@ def _pretrain(config: PretrainConfig, data_path: Path, out_dir: Path, resume: bo
         state = load_checkpoint(checkpoint_path, map_location=device)
         start_epoch = restore_training_state(state, model, optimizer, scheduler, scaler)
         log.truncate_after(start_epoch)
+    recipe = recipe_from_store(dataset.store, num_frames=config.num_frames, num_persons=dataset.num_persons,
+                               features=config.features)  # how a new recording is preprocessed (embed)
     if dist_info.is_main:
         make_run_dir(out_dir)
+        recipe.write(out_dir)
         (out_dir / "config.toml").write_text(config_to_toml(
             config, f"skelgraph pretrain {data_path} (resolved config; effective lr {lr:g})"))
     train_model: torch.nn.Module = model
@@ -176,7 +180,8 @@ def _pretrain(config: PretrainConfig, data_path: Path, out_dir: Path, resume: bo
         if dist_info.is_main and ((epoch + 1) % config.checkpoint_every == 0 or last):
             atomic_save(training_state(model, optimizer, scheduler, scaler, epoch + 1) | {
                 "config": dataclasses.asdict(config), "in_channels": in_channels,
-                "layout": dataset.layout.to_json(), "kind": "skeletonmae"}, checkpoint_path)
+                "layout": dataset.layout.to_json(), "kind": "skeletonmae",
+                "preprocessing": recipe.to_dict()}, checkpoint_path)
     return metrics
 
 
