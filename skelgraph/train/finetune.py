@@ -47,18 +47,18 @@ from tqdm.auto import tqdm
 from skelgraph.data.dataset import SkeletonDataset
 from skelgraph.data.recipe import recipe_from_store
 from skelgraph.nn.encoder import ENCODER_PREFIXES
-from skelgraph.nn.strl import LinearProbe, LoadReport, STRLClassifier, read_checkpoint
+from skelgraph.nn.strl import LinearProbe, LoadReport, STRLClassifier
 from skelgraph.progress import progress_bar, progress_enabled
 from skelgraph.train.common import (
     DistInfo, MetricsLog, RunDirError, atomic_save, build_augment, cleanup_distributed, epoch_loader, epoch_seed,
-    load_checkpoint, lr_factor, make_run_dir, optimizer_step, peak_memory_mb, prepare_run_dir, resolve_device,
+    lr_factor, make_run_dir, optimizer_step, peak_memory_mb, prepare_run_dir, resolve_device,
     restore_training_state, scaled_lr, seed_everything, setup_distributed, training_state,
 )
+from skelgraph.train.checkpoints import CHECKPOINT, FINETUNE_KINDS, load_checkpoint, load_finetuning, load_pretraining
 from skelgraph.train.config import FinetuneConfig, config_to_toml
-from skelgraph.train.pretrain import CHECKPOINT
 from skelgraph.train.subset import label_fraction_indices
 
-KINDS = {"finetune": "strl", "linear": "linear"}
+KINDS = FINETUNE_KINDS  # protocol -> the checkpoint's kind
 
 
 def build_model(config: FinetuneConfig, in_channels: int, num_classes: int, pretrained: dict[str, Any] | None = None,
@@ -172,7 +172,7 @@ def _finetune(config: FinetuneConfig, data_path: Path, out_dir: Path, pretrained
         train_set = train_set.index_select(subset.tolist())
     pretrained_state = None
     if pretrained is not None and not resume:
-        pretrained_state = read_checkpoint(load_checkpoint(pretrained))
+        pretrained_state, _ = load_pretraining(pretrained)  # read, kind and saved config checked
     model, report = build_model(config, in_channels, num_classes, pretrained_state, train_set.layout.to_json())
     model = model.to(device)
     lr = scaled_lr(config.lr, config.batch_size, config.base_batch_size)
@@ -272,16 +272,9 @@ def _finetune(config: FinetuneConfig, data_path: Path, out_dir: Path, pretrained
 
 def load_finetuned(path: str | Path, map_location: str | torch.device = "cpu") -> tuple[Module, dict[str, Any]]:
     """A trained classifier (:class:`STRLClassifier` or :class:`LinearProbe`) and its checkpoint
-    dict, from a fine-tuning run directory or checkpoint file."""
-    path = Path(path)
-    if path.is_dir():
-        path = path / CHECKPOINT
-    if not path.exists():
-        raise FileNotFoundError(f"{path}: no such checkpoint")
-    state = load_checkpoint(path, map_location=map_location)
-    if state.get("kind") not in KINDS.values():
-        raise RunDirError(f"{path}: not a fine-tuning checkpoint (kind {state.get('kind')!r})")
-    config = FinetuneConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in state["config"].items()})
+    dict, from a fine-tuning run directory or checkpoint file (read and its config validated by
+    :func:`~skelgraph.train.checkpoints.load_finetuning`)."""
+    state, config = load_finetuning(path, map_location)
     model, _ = build_model(config, state["in_channels"], state["num_classes"])
     model.load_state_dict(state["model"])
     return model, state

@@ -31,16 +31,16 @@ from skelgraph.data.recipe import recipe_from_store
 from skelgraph.nn.mae import SkeletonMAE
 from skelgraph.progress import progress_bar, progress_enabled
 from skelgraph.train.common import (
-    DistInfo, MetricsLog, RunDirError, atomic_save, build_augment, check_masking, cleanup_distributed, epoch_loader,
-    epoch_seed, load_checkpoint, lr_factor, make_run_dir, optimizer_step, peak_memory_mb, prepare_run_dir,
+    DistInfo, MetricsLog, atomic_save, build_augment, check_masking, cleanup_distributed, epoch_loader,
+    epoch_seed, lr_factor, make_run_dir, optimizer_step, peak_memory_mb, prepare_run_dir,
     resolve_device, restore_training_state, scaled_lr, seed_everything, setup_distributed, training_state,
 )
+from skelgraph.train.checkpoints import CHECKPOINT, load_checkpoint, load_pretraining
 from skelgraph.train.config import PretrainConfig, config_to_toml
 from skelgraph.transforms.augment import spatial_augment
 from skelgraph.transforms.masking import BodyPartMask, RandomJointMask
 from skelgraph.transforms.sampling import RandomTemporalCrop
 
-CHECKPOINT = "checkpoint.pt"
 LOSSES = ("loss", "joint_loss", "edge_loss", "contrastive_loss")  # what metrics.jsonl records per epoch
 
 
@@ -186,16 +186,9 @@ def _pretrain(config: PretrainConfig, data_path: Path, out_dir: Path, resume: bo
 
 
 def load_pretrained(path: str | Path, map_location: str | torch.device = "cpu") -> tuple[SkeletonMAE, dict[str, Any]]:
-    """A pre-trained SkeletonMAE and its checkpoint dict, from a run dir or a checkpoint file."""
-    path = Path(path)
-    if path.is_dir():
-        path = path / CHECKPOINT
-    if not path.exists():
-        raise FileNotFoundError(f"{path}: no such checkpoint")
-    state = load_checkpoint(path, map_location=map_location)
-    if state.get("kind") != "skeletonmae":
-        raise RunDirError(f"{path}: not a SkeletonMAE pre-training checkpoint")
-    config = PretrainConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in state["config"].items()})
+    """A pre-trained SkeletonMAE and its checkpoint dict, from a run dir or a checkpoint file
+    (read and its config validated by :func:`~skelgraph.train.checkpoints.load_pretraining`)."""
+    state, config = load_pretraining(path, map_location)
     model = build_model(config, state["in_channels"])
     model.load_state_dict(state["model"])
     return model, state
