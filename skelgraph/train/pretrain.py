@@ -27,6 +27,7 @@ from torch_geometric.transforms import BaseTransform, Compose
 from tqdm.auto import tqdm
 
 from skelgraph.data.dataset import SkeletonDataset
+from skelgraph.data.files import atomic_write_text
 from skelgraph.nn.mae import SkeletonMAE
 from skelgraph.progress import progress_bar, progress_enabled
 from skelgraph.train.common import (
@@ -34,7 +35,9 @@ from skelgraph.train.common import (
     epoch_seed, load_checkpoint, lr_factor, make_run_dir, optimizer_step, peak_memory_mb, prepare_run_dir,
     resolve_device, restore_training_state, scaled_lr, seed_everything, setup_distributed, training_state,
 )
+from skelgraph.train.compat import check_data, check_features_data
 from skelgraph.train.config import PretrainConfig, config_to_toml
+from skelgraph.train.rundir import RunDir, check_resume_config
 from skelgraph.transforms.augment import spatial_augment
 from skelgraph.transforms.masking import BodyPartMask, RandomJointMask
 from skelgraph.transforms.sampling import RandomTemporalCrop
@@ -96,7 +99,8 @@ def pretrain(config: PretrainConfig, data_path: str | Path, out_dir: str | Path,
     device = resolve_device(config.device)
     dist_info, device = setup_distributed(device)
     try:
-        return _pretrain(config, Path(data_path), out_dir, resume, progress, device, dist_info)
+        with RunDir(out_dir, CHECKPOINT, resume, dist_info):  # one process per run directory
+            return _pretrain(config, Path(data_path), out_dir, resume, progress, device, dist_info)
     finally:
         cleanup_distributed()
 
@@ -108,6 +112,7 @@ def _pretrain(config: PretrainConfig, data_path: Path, out_dir: Path, resume: bo
     dataset = SkeletonDataset(data_path, split=config.split, num_frames=config.num_frames, train=True,
                               num_persons=config.num_persons)
     check_masking(dataset.layout, config.mask, config.num_parts, config.mask_ratio)
+    check_features_data(config.features, dataset.store)
     in_channels = dataset.store.num_channels
     model = build_model(config, in_channels).to(device)
     lr = scaled_lr(config.lr, config.batch_size, config.base_batch_size)
@@ -120,11 +125,13 @@ def _pretrain(config: PretrainConfig, data_path: Path, out_dir: Path, resume: bo
     log = MetricsLog(out_dir / "metrics.jsonl", enabled=dist_info.is_main)
     if resume:
         state = load_checkpoint(checkpoint_path, map_location=device)
+        check_resume_config(config, state, out_dir)  # the weights hold the run's settings: no others
+        check_data(state, dataset, data=data_path)
         start_epoch = restore_training_state(state, model, optimizer, scheduler, scaler)
         log.truncate_after(start_epoch)
     if dist_info.is_main:
         make_run_dir(out_dir)
-        (out_dir / "config.toml").write_text(config_to_toml(
+        atomic_write_text(out_dir / "config.toml", config_to_toml(
             config, f"skelgraph pretrain {data_path} (resolved config; effective lr {lr:g})"))
     train_model: torch.nn.Module = model
     if dist_info.enabled:
@@ -180,8 +187,11 @@ def _pretrain(config: PretrainConfig, data_path: Path, out_dir: Path, resume: bo
     return metrics
 
 
-def load_pretrained(path: str | Path, map_location: str | torch.device = "cpu") -> tuple[SkeletonMAE, dict[str, Any]]:
-    """A pre-trained SkeletonMAE and its checkpoint dict, from a run dir or a checkpoint file."""
+def load_pretrained(path: str | Path, map_location: str | torch.device = "cpu",
+                    data: Any = None) -> tuple[SkeletonMAE, dict[str, Any]]:
+    """A pre-trained SkeletonMAE and its checkpoint dict, from a run dir or a checkpoint file.
+    With ``data`` (a dataset or its store), the data is checked to fit the model first
+    (:func:`~skelgraph.train.compat.check_data`)."""
     path = Path(path)
     if path.is_dir():
         path = path / CHECKPOINT
@@ -190,6 +200,8 @@ def load_pretrained(path: str | Path, map_location: str | torch.device = "cpu") 
     state = load_checkpoint(path, map_location=map_location)
     if state.get("kind") != "skeletonmae":
         raise RunDirError(f"{path}: not a SkeletonMAE pre-training checkpoint")
+    if data is not None:
+        check_data(state, data)
     config = PretrainConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in state["config"].items()})
     model = build_model(config, state["in_channels"])
     model.load_state_dict(state["model"])
