@@ -378,6 +378,10 @@ class PyGDenseConv(Module):
         out = self.layer(blocks, adj)
         return out.view(n // v, t, v, -1).transpose(1, 2).reshape(n, t, -1)
 
+    def dense_forward(self, x: Tensor, adj: Tensor, hop: Tensor | None = None) -> Tensor:
+        r"""What the models call on their convs for the dense path (``adj=``): :meth:`forward`."""
+        return self(x, adj, hop)
+
 
 def to_pyg_dense(conv: Module) -> Module | None:
     r"""PyG's dense layer computing what ``conv`` computes, sharing its weights (copied), or
@@ -410,7 +414,7 @@ def to_pyg_dense(conv: Module) -> Module | None:
 
 def pyg_dense_model(model: Module) -> Module | None:
     r"""A copy of ``model`` whose convs (in ``encoder``/``decoder``) are PyG dense layers with the
-    same weights; call it with the ``[V, V]`` adjacency as the graph. ``None`` if a conv has no
+    same weights; call it with ``adj=`` the ``[V, V]`` adjacency. ``None`` if a conv has no
     PyG dense twin."""
     twin = copy.deepcopy(model)
     for name in ("encoder", "decoder"):
@@ -421,14 +425,6 @@ def pyg_dense_model(model: Module) -> Module | None:
                 return None
             layers[i] = PyGDenseConv(dense)
     return twin
-
-
-def with_graph(batch: Batch, graph: Tensor) -> Batch:
-    r"""A shallow copy of ``batch`` whose ``edge_index`` is ``graph`` (e.g. the ``[V, V]``
-    adjacency): how the STRL classifier, which reads ``data.edge_index``, takes the dense path."""
-    out = copy.copy(batch)
-    out.edge_index = graph
-    return out
 
 
 def set_fused(model: Module, fused: bool) -> None:
@@ -484,7 +480,7 @@ def make_step(model_name: str, model: Module, twin: Module | None, batches: Batc
         if model_name == "mae":
             out = target(batch, adj=adj if dense else None)
             return out["loss"] if train else torch.cat([out["loss"].view(1), out["x_hat"].flatten()])
-        return target(with_graph(batch, adj) if dense else batch)
+        return target(batch, adj=adj if dense else None)
 
     def step(i: int = 0) -> Tensor:
         batch = batches[i % len(batches)]

@@ -35,6 +35,7 @@ from skelgraph import __version__
 from skelgraph.data.sequence import printable
 from skelgraph import allocator
 from skelgraph.allocator import keep_freed_memory
+from skelgraph.nn.conv import CONV_NAMES  # torch-free (the package loads its modules on first use)
 from skelgraph.threads import apply_default_threads, current_choice
 
 #: (module, class) of every expected failure; subclasses count too (SourceError, LabelError, ...).
@@ -400,7 +401,7 @@ def _run_config(cls: type, out: Path, resume: bool, config_path: Path | None, va
               help="Global batch size (paper: 1024); the lr scales linearly with it.")
 @click.option("--lr", type=float, default=None, help="Learning rate at the config's base_batch_size (paper: 1.5e-4).")
 @click.option("--mask", type=click.Choice(["body-part", "random-joint"]), default=None, help="Masking strategy.")
-@click.option("--conv", type=click.Choice(["gin", "gcn", "gat", "stgcn"]), default=None, help="Graph convolution.")
+@click.option("--conv", type=click.Choice(CONV_NAMES), default=None, help="Graph convolution.")
 @click.option("--edge-weight", type=float, default=None, help="Weight of edge reconstruction (0 = off).")
 @click.option("--device", default=None, help="auto (CUDA when present), cpu or cuda.")
 @click.option("--amp/--no-amp", default=None, help="Mixed precision (bf16 on CPU, fp16 on CUDA).")
@@ -533,6 +534,47 @@ def evaluate(run_dir: Path, data: Path, split: str | None, knn: int | None, trai
     click.echo(f"wrote {metrics['metrics_path']}{confusion}", err=True)
 
 
+# ----------------------------------------------------------------------------- predict
+
+@main.command(epilog=EXIT_CODES)
+@click.argument("run_dir", type=InputPath())
+@click.argument("sources", nargs=-1, required=True, type=InputPath())
+@click.option("--kind", type=click.Choice(KINDS), default=None,
+              help="How to read SOURCES (default: the kind of the run's training data).")
+@click.option("--top-k", type=click.IntRange(1), default=5, show_default=True, help="Classes shown per sample.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (one object per sample) instead of a table.")
+@click.option("--csv", "as_csv", is_flag=True, help="Print CSV rows (name,source,rank,class,probability,label).")
+@click.option("--batch-size", type=click.IntRange(1), default=64, show_default=True, help="Samples per batch.")
+@click.option("--device", default="auto", show_default=True, help="auto (CUDA when present), cpu or cuda.")
+def predict(run_dir: Path, sources: tuple[Path, ...], kind: str | None, top_k: int, as_json: bool, as_csv: bool,
+            batch_size: int, device: str) -> None:
+    """Classify raw recordings SOURCES (files or folders in any format `preprocess` reads) with the
+    fine-tuning run RUN_DIR (or one of its checkpoint files).
+
+    Each recording is preprocessed as the run's training data was (read the same way, joints
+    mapped by name onto the model's layout, persons selected, centred, aligned, sampled to the
+    run's frames), from what the run recorded in preprocessing.json: the run directory alone is
+    enough. Prints, per sample, the top-k classes by name with their probabilities.
+    """
+    import json
+
+    from skelgraph.train.predict import Predictor, format_csv, format_table
+
+    if as_json and as_csv:
+        raise click.UsageError("--json and --csv exclude each other")
+    with user_errors():
+        predictor = Predictor.from_run(run_dir, device=device)
+        predictions = []
+        for src in sources:
+            predictions += predictor(src, kind=kind, top_k=top_k, batch_size=batch_size)
+    if as_json:
+        click.echo(json.dumps([p.to_dict() for p in predictions], indent=1))
+    elif as_csv:
+        click.echo(format_csv(predictions), nl=False)
+    else:
+        click.echo(format_table(predictions))
+
+
 # ----------------------------------------------------------------------------- bench
 
 @main.command(epilog=EXIT_CODES)
@@ -583,16 +625,15 @@ def bench(joints: str, persons: int, frames: int | None, width: int, batch: int 
     import torch
 
     from skelgraph.bench import BenchConfig, format_table, plot, run_bench
-    from skelgraph.nn.conv import CONVS
 
-    unknown = [c for c in convs if c not in CONVS]
+    unknown = [c for c in convs if c not in CONV_NAMES]
     if unknown:
-        raise click.ClickException(f"unknown conv {unknown[0]!r}; choose from {', '.join(CONVS)}")
+        raise click.ClickException(f"unknown conv {unknown[0]!r}; choose from {', '.join(CONV_NAMES)}")
     config = BenchConfig(threads=threads or (1 if quick else torch.get_num_threads()),
                          joints=int(joints), persons=persons, frames=frames or (32 if quick else 64), width=width,
                          batch=batch or (8 if quick else 64),
                          warmup=warmup if warmup is not None else (1 if quick else 2),
-                         repeats=repeats or (3 if quick else 15), device=device, convs=convs or tuple(CONVS),
+                         repeats=repeats or (3 if quick else 15), device=device, convs=convs or CONV_NAMES,
                          paths=paths,
                          memory=not no_memory, read_samples=read_samples or (64 if quick else 512))
     echo = functools.partial(click.echo, err=True)

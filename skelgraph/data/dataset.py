@@ -9,8 +9,26 @@ import torch
 from torch_geometric.data import Data, Dataset
 
 from skelgraph.data.h5 import H5Skeletons
-from skelgraph.data.sample import skeleton_to_data
+from skelgraph.data.sample import SkeletonSequence, skeleton_to_data
+from skelgraph.graph.layouts import Layout
 from skelgraph.transforms.functional import uniform_sample_indices
+
+
+def clip_frames(length: int, num_frames: int | None, train: bool = False) -> np.ndarray | None:
+    r"""Frame indices ``[num_frames]`` of the clip an item takes from a ``length``-frame sample
+    (uniform sampling; ``None``: every frame). Shared with ``skelgraph predict``, so a new
+    recording is sampled as the evaluation split is."""
+    return None if num_frames is None else uniform_sample_indices(length, num_frames, train).numpy()
+
+
+def clip_to_data(seq: SkeletonSequence, layout: Layout, num_persons: int, length: int) -> Data:
+    r"""The graph of a sampled clip (``seq.keypoint`` ``[M', T, V, C]``): its first
+    ``num_persons`` persons; ``num_frames`` records ``length``, the sample's frames before
+    sampling."""
+    return skeleton_to_data(
+        seq.keypoint[:num_persons], layout, label=seq.label,
+        score=None if seq.score is None else seq.score[:num_persons],
+        name=seq.name, num_frames=torch.tensor([length]))
 
 
 class SkeletonDataset(Dataset):
@@ -73,15 +91,8 @@ class SkeletonDataset(Dataset):
     def get(self, idx: int) -> Data:
         file_idx = int(self.indices_in_file[idx])
         length = int(self.store.num_frames[file_idx])
-        frames = None
-        if self.clip_len is not None:
-            frames = uniform_sample_indices(length, self.clip_len, self.train).numpy()
-        seq = self.store.read(file_idx, frames)
-        m = self.num_persons
-        return skeleton_to_data(
-            seq.keypoint[:m], self.store.layout, label=seq.label,
-            score=None if seq.score is None else seq.score[:m],
-            name=seq.name, num_frames=torch.tensor([length]))
+        seq = self.store.read(file_idx, clip_frames(length, self.clip_len, self.train))
+        return clip_to_data(seq, self.store.layout, self.num_persons, length)
 
     def __repr__(self) -> str:
         split = f", split={self.split!r}" if self.split else ""

@@ -23,6 +23,7 @@ from typing import Any
 from skelgraph.data.h5 import write_h5
 from skelgraph.data.labels import LabelTable, apply_labels, labels_from_names, read_label_file
 from skelgraph.data.preprocess import preprocess_sequence
+from skelgraph.data.recipe import read_options_record
 from skelgraph.data.sequence import SkeletonError, SkeletonSequence, printable
 from skelgraph.data.sources import SINGLE_PERSON_KINDS, ReadOptions, Source, item_stem, open_source
 from skelgraph.data.splits import STANDARD_SPLITS, read_split_file
@@ -199,7 +200,8 @@ def preprocess_to_h5(kind: str, src: str | Path, out: str | Path, *, layout: str
         center=options.center, center_per_frame=True, align=align, drop_empty=options.drop_empty,
         max_frames=options.max_frames, excluded=report.excluded, decimals=options.decimals,
         labels=labels.source if labels is not None else None,
-        joints_mapped=source.mapped, source_joints=list(source.joint_names) if source.joint_names else None)
+        joints_mapped=source.mapped, source_joints=list(source.joint_names) if source.joint_names else None,
+        read=read_options_record(read, layout))  # what skelgraph predict replays on a new recording
     try:
         report.written = write_h5(out, good_samples(), layout=source.layout, num_persons=max_persons,
                                   class_names=list(labels.class_names) if labels is not None else source.class_names,

@@ -9,7 +9,7 @@ from skelgraph.graph.layouts import (
     BUILTIN_LAYOUTS, COCO17, KINECT_V1_20, NTU25, OPENPOSE18, Layout, LayoutError, get_layout, load_layout,
 )
 
-_EDGE_FUNCTIONS = ("bone_edge_index", "hop_distance", "node_ids", "spatial_partition")
+_EDGE_FUNCTIONS = ("bone_edge_index", "hop_distance", "node_ids", "spatial_partition", "stgcn_partition")
 
 __all__ = [
     "Layout", "LayoutError", "get_layout", "load_layout", "BUILTIN_LAYOUTS",

@@ -1,15 +1,40 @@
-"""MessagePassing convolutions, SkeletonMAE, the STRL classifier and losses."""
-from skelgraph.nn.conv import (
-    CONVS, SkeletonGATConv, SkeletonGCNConv, SkeletonGINConv, SkeletonSTGCNConv, dense_adjacency, make_conv,
-    stgcn_partition,
-)
-from skelgraph.nn.losses import edge_reconstruction_loss, masked_sce_loss, sce_loss
-from skelgraph.nn.mae import SkeletonMAE
-from skelgraph.nn.strl import LinearProbe, LoadReport, MultiScaleTemporalConv, PretrainedMismatchError, STRLClassifier
+"""MessagePassing convolutions, SkeletonMAE, the STRL classifier and losses.
 
-__all__ = [
-    "SkeletonGINConv", "SkeletonGCNConv", "SkeletonGATConv", "SkeletonSTGCNConv", "CONVS", "make_conv",
-    "dense_adjacency", "stgcn_partition",
-    "SkeletonMAE", "STRLClassifier", "LinearProbe", "MultiScaleTemporalConv", "LoadReport", "PretrainedMismatchError",
-    "sce_loss", "masked_sce_loss", "edge_reconstruction_loss",
-]
+Names load on first use (as in :mod:`skelgraph.graph`), so that the config and the CLI can read
+:data:`skelgraph.nn.conv.CONV_NAMES` without importing torch.
+"""
+import importlib
+from typing import TYPE_CHECKING, Any
+
+_EXPORTS = {
+    **{name: "skelgraph.nn.conv" for name in (
+        "SkeletonGINConv", "SkeletonGCNConv", "SkeletonGATConv", "SkeletonSTGCNConv", "CONVS", "CONV_NAMES",
+        "make_conv", "dense_adjacency", "stgcn_partition")},
+    **{name: "skelgraph.nn.losses" for name in ("sce_loss", "masked_sce_loss", "edge_reconstruction_loss")},
+    "SkeletonMAE": "skelgraph.nn.mae",
+    **{name: "skelgraph.nn.strl" for name in (
+        "STRLClassifier", "LinearProbe", "MultiScaleTemporalConv", "LoadReport", "PretrainedMismatchError")},
+}
+
+__all__ = list(_EXPORTS)
+
+if TYPE_CHECKING:  # for type checkers and IDEs; at run time __getattr__ loads them
+    from skelgraph.nn.conv import (  # noqa: F401
+        CONV_NAMES, CONVS, SkeletonGATConv, SkeletonGCNConv, SkeletonGINConv, SkeletonSTGCNConv, dense_adjacency,
+        make_conv, stgcn_partition,
+    )
+    from skelgraph.nn.losses import edge_reconstruction_loss, masked_sce_loss, sce_loss  # noqa: F401
+    from skelgraph.nn.mae import SkeletonMAE  # noqa: F401
+    from skelgraph.nn.strl import (  # noqa: F401
+        LinearProbe, LoadReport, MultiScaleTemporalConv, PretrainedMismatchError, STRLClassifier,
+    )
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'skelgraph.nn' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])

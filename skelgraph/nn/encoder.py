@@ -109,10 +109,13 @@ class EncoderMixin:
         r"""The encoder's input ``[N, T, C_f]`` from ``data.x`` ``[N, T, C]``."""
         return skeleton_features(data.x, self.feature_names, graph_centers(data, self.feature_names))
 
-    def run_encoder(self, h: Tensor, edge_index: Tensor, hop: Tensor | None = None) -> Tensor:
-        r"""``G_E(A, H)``: ``[N, T, D] -> [N, T, D]`` through the encoder layers."""
+    def run_encoder(self, h: Tensor, edge_index: Tensor, hop: Tensor | None = None,
+                    adj: Tensor | None = None) -> Tensor:
+        r"""``G_E(A, H)``: ``[N, T, D] -> [N, T, D]`` through the encoder layers; with ``adj`` (a
+        float ``[V, V]`` adjacency) each conv runs its dense reference path instead
+        (``dense_forward``, :mod:`skelgraph.nn.conv.dense`) and ``edge_index`` is not read."""
         for i, (conv, act) in enumerate(zip(self.encoder, self.encoder_act)):
-            h = act(conv(h, edge_index, hop))
+            h = act(conv(h, edge_index, hop) if adj is None else conv.dense_forward(h, adj, hop))
             if self.encoder_temporal is not None:
                 h = self.encoder_temporal[i](h)
         return h

@@ -166,10 +166,12 @@ class SkeletonMAE(EncoderMixin, Module):
         z = self.encoder_to_decoder(h)
         return z.masked_fill(~self._keep(keep_mask, z), 0.0)
 
-    def run_decoder(self, z: Tensor, edge_index: Tensor, hop: Tensor | None = None) -> tuple[Tensor, Tensor]:
-        r"""Decoder input ``[N, T, D]`` -> ``(decoder embedding [N, T, D], x_hat [N, T, C_t])``."""
+    def run_decoder(self, z: Tensor, edge_index: Tensor, hop: Tensor | None = None,
+                    adj: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        r"""Decoder input ``[N, T, D]`` -> ``(decoder embedding [N, T, D], x_hat [N, T, C_t])``;
+        ``adj``: the dense reference path, as in :meth:`run_encoder`."""
         for i, conv in enumerate(self.decoder):
-            z = conv(z, edge_index, hop)
+            z = conv(z, edge_index, hop) if adj is None else conv.dense_forward(z, adj, hop)
             if i < len(self.decoder_act):
                 z = self.decoder_act[i](z)
         return z, self.head(z)
@@ -220,8 +222,9 @@ class SkeletonMAE(EncoderMixin, Module):
 
         Args:
             data: See the class docs; ``keep_mask`` is required.
-            adj: What the convs receive instead of ``data.edge_index`` (e.g. a dense ``[V, V]``
-                adjacency for the dense reference path of :mod:`skelgraph.nn.conv`).
+            adj: A float ``[V, V]`` adjacency (:func:`~skelgraph.nn.conv.dense_adjacency`): every
+                conv runs its dense reference path (``dense_forward``) on it instead of
+                ``data.edge_index`` (which the edge loss still reads).
             other_view: The same graphs, augmented otherwise and unmasked (needed with
                 ``contrastive_weight > 0`` in training; in eval mode, without it the contrastive
                 loss is 0).
@@ -233,11 +236,11 @@ class SkeletonMAE(EncoderMixin, Module):
         x, keep_mask = data.x, getattr(data, "keep_mask", None)
         if keep_mask is None:
             raise ValueError("SkeletonMAE.forward needs data.keep_mask (apply a masking transform first)")
-        graph, hop = data.edge_index if adj is None else adj, getattr(data, "hop", None)
+        hop = getattr(data, "hop", None)
         centers = graph_centers(data, self.feature_names + self.target_names)
         inputs = skeleton_features(x, self.feature_names, centers)
-        h = self.run_encoder(self.embed_masked(inputs, keep_mask), graph, hop)
-        h_dec, x_hat = self.run_decoder(self.remask(h, keep_mask), graph, hop)
+        h = self.run_encoder(self.embed_masked(inputs, keep_mask), data.edge_index, hop, adj)
+        h_dec, x_hat = self.run_decoder(self.remask(h, keep_mask), data.edge_index, hop, adj)
         present = frame_present(x, centers) if centers is not None else (x != 0).any(dim=-1)
         hidden = ~keep_mask.view(keep_mask.size(0), -1).expand(x.shape[:2])
         joint_loss = self.joint_loss(skeleton_features(x, self.target_names, centers), x_hat, hidden & present)
@@ -258,9 +261,9 @@ class SkeletonMAE(EncoderMixin, Module):
                 "x_hat": x_hat}
 
     def encode(self, data: Data, adj: Tensor | None = None) -> Tensor:
-        r"""Encoder embeddings ``[N, T, D]`` of the unmasked input (for downstream use)."""
-        graph = data.edge_index if adj is None else adj
-        return self.run_encoder(self.embed(self.input_features(data)), graph, getattr(data, "hop", None))
+        r"""Encoder embeddings ``[N, T, D]`` of the unmasked input (for downstream use); ``adj``:
+        the dense reference path, as in :meth:`forward`."""
+        return self.run_encoder(self.embed(self.input_features(data)), data.edge_index, getattr(data, "hop", None), adj)
 
     def __repr__(self) -> str:
         return (f"{type(self).__name__}({self.in_channels}, {self.hidden_channels}, conv={self.conv!r}, "

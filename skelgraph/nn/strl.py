@@ -190,11 +190,11 @@ class MultiScaleTemporalConv(Module):
 class _PooledEncoderMixin(EncoderMixin):
     r""":class:`~skelgraph.nn.encoder.EncoderMixin` plus the pooled features of the bare encoder."""
 
-    def encoder_features(self, data: Data) -> Tensor:
+    def encoder_features(self, data: Data, adj: Tensor | None = None) -> Tensor:
         r"""Pooled features of the bare encoder, ``G_E(embed(features(x)))`` averaged over
         frames, joints and persons: ``[B, D]`` (what the linear probe and k-NN of a pre-trained
-        encoder use)."""
-        h = self.run_encoder(self.embed(self.input_features(data)), data.edge_index, getattr(data, "hop", None))
+        encoder use). ``adj``: a float ``[V, V]`` adjacency for the convs' dense reference path."""
+        h = self.run_encoder(self.embed(self.input_features(data)), data.edge_index, getattr(data, "hop", None), adj)
         return global_pool(h, _batch_vector(data), getattr(data, "num_graphs", 1))
 
 
@@ -275,14 +275,14 @@ class STRLClassifier(_PooledEncoderMixin, Module):
         for norm in self.strl_norm:  # each STRL layer starts as the identity (zero-init residual branch)
             torch.nn.init.zeros_(norm.weight)
 
-    def strl_layer(self, i: int, h: Tensor, data: Data, group: Tensor) -> Tensor:
+    def strl_layer(self, i: int, h: Tensor, data: Data, group: Tensor, adj: Tensor | None = None) -> Tensor:
         r"""STRL layer ``i``: ``[N, T, D] -> [N, T, D]`` (see step 2 of the class docs).
 
         ``Linear_{2D->D}([H, Repeat(S)])`` is computed as ``H W_h^T + b + Repeat(S W_s^T)`` with
         ``[W_h, W_s]`` the halves of the layer's weight: the same linear map, but the ``S`` half
         runs on the ``G`` pooled rows instead of all ``N`` nodes, and the ``[N, T, 2D]``
         concatenation is never built."""
-        g = self.run_encoder(h, data.edge_index, getattr(data, "hop", None))
+        g = self.run_encoder(h, data.edge_index, getattr(data, "hop", None), adj)
         size = contiguous_group_size(group)
         lin = self.strl[i]
         w_h, w_s = lin.weight.split(h.size(-1), dim=1)
@@ -291,14 +291,16 @@ class STRLClassifier(_PooledEncoderMixin, Module):
         # (CUDA's runs it in float32), and this norm scales every STRL update
         return h + self.strl_act[i](self.strl_norm[i](z.to(h.dtype)))
 
-    def strl_layer_reference(self, i: int, h: Tensor, data: Data, group: Tensor) -> Tensor:
+    def strl_layer_reference(self, i: int, h: Tensor, data: Data, group: Tensor, adj: Tensor | None = None) -> Tensor:
         r"""STRL layer ``i`` computed literally as the class docs write it (concatenation, then
         the ``2D -> D`` linear layer); what tests compare :meth:`strl_layer` with."""
-        sm = sum_pool_repeat(self.run_encoder(h, data.edge_index, getattr(data, "hop", None)), group)
+        sm = sum_pool_repeat(self.run_encoder(h, data.edge_index, getattr(data, "hop", None), adj), group)
         return h + self.strl_act[i](self.strl_norm[i](self.strl[i](torch.cat([h, sm], dim=-1))))
 
-    def features(self, data: Data) -> Tensor:
-        r"""Pooled features ``[B, D]`` (input of the MLP head; used by k-NN)."""
+    def features(self, data: Data, adj: Tensor | None = None) -> Tensor:
+        r"""Pooled features ``[B, D]`` (input of the MLP head; used by k-NN). ``adj``: a float
+        ``[V, V]`` adjacency (:func:`~skelgraph.nn.conv.dense_adjacency`) on which ``G_E``'s convs
+        run their dense reference path (``dense_forward``) instead of ``data.edge_index``."""
         x = data.x
         if x.size(1) > self.max_frames:
             raise ValueError(f"{x.size(1)} frames, but the position embedding holds {self.max_frames} "
@@ -308,14 +310,14 @@ class STRLClassifier(_PooledEncoderMixin, Module):
         group = batch if person is None else person_group(person, batch)
         h = self.embed(self.input_features(data)) + self.pos_embed[:x.size(1)].to(x.dtype)
         for i in range(len(self.strl)):
-            h = self.strl_layer(i, h, data, group)
+            h = self.strl_layer(i, h, data, group, adj)
             if self.layer_temporal:
                 h = self.layer_temporal[i](h)
         h = self.temporal(h)
         return global_pool(h, batch, getattr(data, "num_graphs", 1))
 
-    def forward(self, data: Data) -> Tensor:
-        return self.classifier(self.features(data))  # [B, K]
+    def forward(self, data: Data, adj: Tensor | None = None) -> Tensor:
+        return self.classifier(self.features(data, adj))  # [B, K]
 
     @classmethod
     def from_pretrained(cls, checkpoint: str | Path | dict[str, Any], num_classes: int, *,

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
+from skelgraph.nn.conv import CONV_NAMES  # torch-free: the names of the one table of convs
+
 
 class ConfigError(ValueError):
     """An invalid configuration file or value (the message names the file and the key)."""
@@ -24,6 +26,7 @@ class ConfigError(ValueError):
 # input features of the encoder and reconstruction targets (skelgraph.nn.features)
 Feature = Literal["position", "motion", "trajectory"]
 Target = Literal["position", "motion"]
+ConvName = Literal[CONV_NAMES]  # type: ignore[valid-type]  # a conv of skelgraph.nn.conv.CONV_CLASSES
 
 
 @dataclass(frozen=True)
@@ -40,7 +43,7 @@ class PretrainConfig:
     hidden_channels: int = 64  # D
     enc_layers: int = 3
     dec_layers: int = 1
-    conv: Literal["gin", "gcn", "gat", "stgcn"] = "gin"
+    conv: ConvName = "gin"
     # the encoder's input features (position = the coordinates, the paper's; motion = frame-to-frame
     # displacement; trajectory = the centre joint's track, needs files preprocessed with --no-center)
     features: tuple[Feature, ...] = ("position",)
@@ -102,7 +105,7 @@ class FinetuneConfig:
     protocol: Literal["finetune", "linear"] = "finetune"
     hidden_channels: int = 64
     enc_layers: int = 3
-    conv: Literal["gin", "gcn", "gat", "stgcn"] = "gin"
+    conv: ConvName = "gin"
     # the encoder's input features and temporal kernel: unset (None) = the pre-training run's, or
     # ("position",) and 0 without one; a value set must match the pre-training run's
     features: tuple[Feature, ...] | None = None

@@ -46,6 +46,7 @@ from tqdm.auto import tqdm
 
 from skelgraph.data.dataset import SkeletonDataset
 from skelgraph.data.files import atomic_write_text
+from skelgraph.data.recipe import recipe_from_store
 from skelgraph.nn.encoder import ENCODER_PREFIXES
 from skelgraph.nn.strl import LinearProbe, LoadReport, STRLClassifier, read_checkpoint
 from skelgraph.progress import progress_bar, progress_enabled
@@ -221,8 +222,11 @@ def _finetune(config: FinetuneConfig, data_path: Path, out_dir: Path, pretrained
         start_epoch = restore_training_state(state, model, optimizer, scheduler, scaler)
         pretrained_source = state.get("pretrained")
         log.truncate_after(start_epoch)
+    recipe = recipe_from_store(train_set.store, num_frames=config.num_frames, num_persons=train_set.num_persons,
+                               features=config.features)  # how a new recording is preprocessed (predict)
     if dist_info.is_main:
         make_run_dir(out_dir)
+        recipe.write(out_dir)
         atomic_write_text(out_dir / "config.toml", config_to_toml(
             config, f"skelgraph finetune {data_path} (resolved config; effective lr {lr:g}; "
                     f"pretrained {pretrained_source or 'none'})"))
@@ -281,7 +285,8 @@ def _finetune(config: FinetuneConfig, data_path: Path, out_dir: Path, pretrained
             atomic_save(training_state(model, optimizer, scheduler, scaler, epoch + 1) | {
                 "config": dataclasses.asdict(config), "in_channels": in_channels, "num_classes": num_classes,
                 "class_names": train_set.class_names, "layout": train_set.layout.to_json(),
-                "pretrained": pretrained_source, "kind": KINDS[config.protocol]}, checkpoint_path)
+                "pretrained": pretrained_source, "kind": KINDS[config.protocol],
+                "preprocessing": recipe.to_dict()}, checkpoint_path)
     return metrics
 
 

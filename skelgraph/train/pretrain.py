@@ -28,6 +28,7 @@ from tqdm.auto import tqdm
 
 from skelgraph.data.dataset import SkeletonDataset
 from skelgraph.data.files import atomic_write_text
+from skelgraph.data.recipe import recipe_from_store
 from skelgraph.nn.mae import SkeletonMAE
 from skelgraph.progress import progress_bar, progress_enabled
 from skelgraph.train.common import (
@@ -129,8 +130,11 @@ def _pretrain(config: PretrainConfig, data_path: Path, out_dir: Path, resume: bo
         check_data(state, dataset, data=data_path)
         start_epoch = restore_training_state(state, model, optimizer, scheduler, scaler)
         log.truncate_after(start_epoch)
+    recipe = recipe_from_store(dataset.store, num_frames=config.num_frames, num_persons=dataset.num_persons,
+                               features=config.features)  # how a new recording is preprocessed (embed)
     if dist_info.is_main:
         make_run_dir(out_dir)
+        recipe.write(out_dir)
         atomic_write_text(out_dir / "config.toml", config_to_toml(
             config, f"skelgraph pretrain {data_path} (resolved config; effective lr {lr:g})"))
     train_model: torch.nn.Module = model
@@ -183,7 +187,8 @@ def _pretrain(config: PretrainConfig, data_path: Path, out_dir: Path, resume: bo
         if dist_info.is_main and ((epoch + 1) % config.checkpoint_every == 0 or last):
             atomic_save(training_state(model, optimizer, scheduler, scaler, epoch + 1) | {
                 "config": dataclasses.asdict(config), "in_channels": in_channels,
-                "layout": dataset.layout.to_json(), "kind": "skeletonmae"}, checkpoint_path)
+                "layout": dataset.layout.to_json(), "kind": "skeletonmae",
+                "preprocessing": recipe.to_dict()}, checkpoint_path)
     return metrics
 
 
