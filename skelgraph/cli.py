@@ -44,7 +44,8 @@ USER_ERRORS = (
     ("skelgraph.data.splits", "SplitFileError"), ("skelgraph.train.config", "ConfigError"),
     ("skelgraph.train.common", "RunDirError"), ("skelgraph.train.common", "CheckpointError"),
     ("skelgraph.train.common", "DeviceError"), ("skelgraph.nn.strl", "PretrainedMismatchError"),
-    ("skelgraph.train.evaluate", "EvaluationError"),
+    ("skelgraph.train.evaluate", "EvaluationError"), ("skelgraph.data.files", "WriteError"),
+    ("skelgraph.train.compat", "DataMismatchError"), ("skelgraph.train.demo", "DemoDirError"),
 )
 EXIT_CODES = "Exit codes: 0 success; 1 an expected failure (one line naming the file and the problem); " \
              "2 a wrong command line (unknown option, bad value)."
@@ -338,9 +339,7 @@ def show(file: Path, index: int, mask_kind: str, num_parts: int, mask_ratio: flo
                 raise click.ClickException("--checkpoint needs a mask: there is nothing to reconstruct")
             from skelgraph.train.pretrain import load_pretrained
 
-            model, state = load_pretrained(checkpoint)
-            if state["layout"] != dataset.layout.to_json():
-                raise click.ClickException(f"{checkpoint}: trained on another layout than {file}")
+            model, state = load_pretrained(checkpoint, data=dataset)  # refuses another layout, channels
             if "position" not in model.target_names:
                 raise click.ClickException(f"{checkpoint}: rebuilds {', '.join(model.target_names)}, not positions: "
                                            "nothing to draw")
@@ -374,6 +373,19 @@ def _with_assignments(assignments: tuple[str, ...], flags: dict[str, Any]) -> di
     return parse_assignments(assignments) | {k: v for k, v in flags.items() if v is not None}
 
 
+def _run_config(cls: type, out: Path, resume: bool, config_path: Path | None, values: dict[str, Any]) -> Any:
+    """The config of a new run (the file, then the flags), or of a resumed one: the run's own
+    settings, where a flag or file may change only how long and where it runs."""
+    from skelgraph.train.config import load_config
+
+    if not resume:
+        return load_config(cls, config_path, **values)
+    from skelgraph.train.pretrain import CHECKPOINT
+    from skelgraph.train.rundir import resume_config
+
+    return resume_config(cls, out, CHECKPOINT, config_path, values)
+
+
 @main.command(epilog=EXIT_CODES)
 @click.argument("data", type=InputPath(dir_okay=False))
 @click.option("--config", "config_path", type=InputPath(dir_okay=False),
@@ -397,7 +409,9 @@ def _with_assignments(assignments: tuple[str, ...], flags: dict[str, Any]) -> di
 @click.option("--seed", type=int, default=None, help="Random seed.")
 @click.option("--set", "assignments", multiple=True, metavar="KEY=VALUE",
               help="Set any config field (repeatable), e.g. --set lr_steps=[45,55]; flags above win.")
-@click.option("--resume", is_flag=True, help="Continue the run in --out from its last checkpoint.")
+@click.option("--resume", is_flag=True,
+              help="Continue the run in --out from its last checkpoint, with its own settings (config.toml); "
+                   "only --epochs, --workers, --device and checkpoint_every/eval_every may change.")
 def pretrain(data: Path, config_path: Path | None, out: Path, resume: bool, assignments: tuple[str, ...],
              all_samples: bool, **flags: Any) -> None:
     """Pre-train SkeletonMAE on DATA (an HDF5 file from `preprocess` or `synth`).
@@ -405,7 +419,7 @@ def pretrain(data: Path, config_path: Path | None, out: Path, resume: bool, assi
     Launch on several processes with `torchrun --nproc_per_node N -m skelgraph pretrain ...`
     (DDP; NCCL on GPUs, Gloo on CPU). Prints the run directory when done.
     """
-    from skelgraph.train.config import PretrainConfig, load_config
+    from skelgraph.train.config import PretrainConfig
     from skelgraph.train.pretrain import pretrain as run_pretrain
 
     splits = flags.pop("split")
@@ -415,7 +429,7 @@ def pretrain(data: Path, config_path: Path | None, out: Path, resume: bool, assi
             raise click.UsageError("--all-samples and --split exclude each other")
         flags["split"] = ""  # an empty optional name is None: every sample
     with user_errors():
-        config = load_config(PretrainConfig, config_path, **_with_assignments(assignments, flags))
+        config = _run_config(PretrainConfig, out, resume, config_path, _with_assignments(assignments, flags))
         metrics = run_pretrain(config, data, out, resume=resume)
     click.echo(f"final loss {metrics.get('loss', float('nan')):.4f}", err=True)
     click.echo(str(out))
@@ -451,7 +465,9 @@ def pretrain(data: Path, config_path: Path | None, out: Path, resume: bool, assi
 @click.option("--seed", type=int, default=None, help="Random seed (also picks the label-fraction subset).")
 @click.option("--set", "assignments", multiple=True, metavar="KEY=VALUE",
               help="Set any config field (repeatable), e.g. --set lr_steps=[45,55]; flags above win.")
-@click.option("--resume", is_flag=True, help="Continue the run in --out from its last checkpoint.")
+@click.option("--resume", is_flag=True,
+              help="Continue the run in --out from its last checkpoint, with its own settings (config.toml); "
+                   "only --epochs, --workers, --device and checkpoint_every/eval_every may change.")
 def finetune(data: Path, config_path: Path | None, out: Path, pretrained: Path | None, resume: bool,
              assignments: tuple[str, ...], **flags: Any) -> None:
     """Train an action classifier on DATA: STRL fine-tuning of a pre-trained encoder, a linear
@@ -460,13 +476,13 @@ def finetune(data: Path, config_path: Path | None, out: Path, pretrained: Path |
     Launch on several processes with `torchrun --nproc_per_node N -m skelgraph finetune ...`
     (DDP). Prints the run directory when done; evaluate it with `skelgraph evaluate`.
     """
-    from skelgraph.train.config import FinetuneConfig, load_config
+    from skelgraph.train.config import FinetuneConfig
     from skelgraph.train.finetune import finetune as run_finetune
 
     if pretrained is not None and flags["init"] is None:
         flags["init"] = "pretrained"
     with user_errors():
-        config = load_config(FinetuneConfig, config_path, **_with_assignments(assignments, flags))
+        config = _run_config(FinetuneConfig, out, resume, config_path, _with_assignments(assignments, flags))
         metrics = run_finetune(config, data, out, pretrained=pretrained, resume=resume)
     test = f", test top-1 {metrics['test_top1']:.2f}%" if "test_top1" in metrics else ""
     click.echo(f"final loss {metrics.get('loss', float('nan')):.4f}, train acc "
@@ -640,7 +656,9 @@ def bench(joints: str, persons: int, frames: int | None, width: int, batch: int 
 
 @main.command(epilog=EXIT_CODES)
 @click.option("--out", type=click.Path(path_type=Path), default=Path("runs/demo"),
-              show_default=True, help="Directory for the demo's data and run directories (replaced).")
+              show_default=True,
+              help="Directory for the demo's data and run directories: new, empty, or an earlier demo's "
+                   "(only what that demo wrote is replaced).")
 @click.option("--seed", default=0, show_default=True, help="Random seed.")
 def demo(out: Path, seed: int) -> None:
     """Run the whole pipeline on an embedded synthetic set: no download, a few minutes on 2 CPU cores.
@@ -650,15 +668,10 @@ def demo(out: Path, seed: int) -> None:
     scratch with the same budget, compares k-NN with those 40 as neighbours on the pre-trained
     and a random encoder, and prints a table of test accuracies (200 test sequences).
     """
-    import shutil
+    from skelgraph.train.demo import prepare_demo_dir, run_demo, summary_table
 
-    from skelgraph.train.demo import run_demo, summary_table
-
-    if out.exists():  # each demo starts fresh; only a directory a demo wrote is removed
-        if not (out / "synthetic.h5").exists():
-            raise click.ClickException(f"{out} exists and is not a demo directory; choose another --out")
-        shutil.rmtree(out)
     with user_errors():
+        prepare_demo_dir(out)  # before torch loads: a foreign folder is refused at once, and never emptied
         results = run_demo(out, seed=seed, echo=lambda line: click.echo(line, err=True))
     click.echo(summary_table(results, out))
 

@@ -105,5 +105,5 @@ def test_demo_refuses_to_replace_a_foreign_directory(runner, tmp_path):
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / "thesis.tex").write_text("x")
     result = runner.invoke(main, ["demo", "--out", str(tmp_path / "mine")])
-    assert result.exit_code == 1 and "not a demo directory" in result.output
+    assert result.exit_code == 1 and "not a demo run" in result.output
     assert (tmp_path / "mine" / "thesis.tex").exists()

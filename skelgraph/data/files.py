@@ -5,12 +5,21 @@ A writer of ``out.h5`` writes ``.out.h5.tmp-<pid>`` and renames it to ``out.h5``
 interrupted run never leaves a half file and never destroys an existing one. A ``kill -9`` leaves
 the temporary behind; :func:`remove_stale_temporaries` (called before each write) removes those
 whose process no longer runs on this machine.
+
+:func:`atomic_path` is the one writer every file goes through (:func:`atomic_write_text`,
+:func:`atomic_write_bytes` for small files; checkpoints, HDF5 files, plots use the path it
+yields): a failed write raises :class:`WriteError`, one line naming the file and the cause
+(``No space left on device``), and removes its temporary.
 """
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import re
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 
 def temporary_path(path: Path) -> Path:
@@ -52,3 +61,136 @@ def remove_stale_temporaries(path: Path) -> list[Path]:
             except OSError:  # gone already, or not ours to remove
                 pass
     return removed
+
+
+class WriteError(OSError):
+    r"""A file that could not be written (full disk, no permission, a vanished folder); the
+    message names the target and the cause, and says that nothing was replaced. An
+    :class:`OSError`, so code that catches those still does."""
+
+
+def write_failure(path: Path, err: BaseException) -> WriteError:
+    """The :class:`WriteError` for ``err`` raised while writing ``path`` (errno's text: what a
+    user can act on, not a library's internals)."""
+    errno = getattr(err, "errno", None)
+    reason = os.strerror(errno) if errno else (str(err).splitlines() or [type(err).__name__])[0]
+    error = WriteError(f"{path}: cannot write ({reason}); nothing was replaced")
+    error.errno = errno  # set after: as an argument, str() would start "[Errno N]"
+    return error
+
+
+class GuardedFile(io.RawIOBase):
+    r"""A binary file that never lets a write error reach the library writing through it.
+
+    HDF5 left in a failed write (ENOSPC) crashes the process when its objects are freed later
+    (exit 139 after a clean message). Through this object (``h5py.File(GuardedFile(...))``)
+    HDF5 never sees the failure: the first error is kept in :attr:`error`, later writes are
+    dropped, and the caller raises it once HDF5 has closed normally.
+    """
+
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        self._f = open(path, "w+b")  # noqa: SIM115 -- closed in close()
+        self.error: OSError | None = None
+
+    def readable(self) -> bool:
+        return True
+
+    def writable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        return self._f.readinto(buffer)
+
+    def write(self, data: Any) -> int:
+        size = memoryview(data).nbytes
+        if self.error is None:
+            try:
+                self._f.write(data)
+            except OSError as err:
+                self.error = err
+        return size
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return self._f.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._f.tell()
+
+    def truncate(self, size: int | None = None) -> int:
+        try:
+            return self._f.truncate(size)
+        except OSError as err:
+            self.error = self.error or err
+            return self._f.tell() if size is None else size
+
+    def flush(self) -> None:
+        if self.error is None and not self._f.closed:
+            try:
+                self._f.flush()
+            except OSError as err:
+                self.error = err
+
+    def close(self) -> None:
+        if not self._f.closed:
+            self.flush()
+            if self.error is None:
+                try:  # once, at the end: a disk that accepted buffered bytes may still refuse them here
+                    os.fsync(self._f.fileno())
+                except OSError as err:
+                    self.error = err
+            self._f.close()
+        super().close()
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    r"""The one way skelgraph writes a file: yields a temporary path beside ``path`` to write to;
+    on success it is renamed to ``path`` (an existing file is replaced only then), on any error
+    it is removed. An :class:`OSError` while writing (full disk, permissions) becomes a
+    :class:`WriteError` naming ``path``; other exceptions pass unchanged.
+
+    Example:
+        >>> import tempfile
+        >>> out = Path(tempfile.mkdtemp()) / "a.txt"
+        >>> with atomic_path(out) as tmp:
+        ...     _ = tmp.write_text("done")
+        >>> out.read_text(), sorted(p.name for p in out.parent.iterdir())
+        ('done', ['a.txt'])
+    """
+    path = Path(path)
+    remove_stale_temporaries(path)
+    tmp = temporary_path(path)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except WriteError:
+        raise
+    except OSError as err:
+        raise write_failure(path, err) from None
+    finally:
+        try:
+            if tmp.exists():
+                tmp.unlink()
+        except OSError:
+            pass
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
+    """Writes ``data`` to ``path`` through :func:`atomic_path` (flushed to disk before the
+    rename, so a full disk is reported here, not found later as a short file)."""
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+    return path
+
+
+def atomic_write_text(path: str | Path, text: str) -> Path:
+    """:func:`atomic_write_bytes` of UTF-8 text."""
+    return atomic_write_bytes(path, text.encode())

@@ -28,7 +28,7 @@ from typing import Any
 import h5py
 import numpy as np
 
-from skelgraph.data.files import remove_stale_temporaries, temporary_path
+from skelgraph.data.files import GuardedFile, remove_stale_temporaries, temporary_path
 from skelgraph.data.sequence import SkeletonError, SkeletonSequence
 from skelgraph.graph.layouts import Layout, LayoutError, layout_from_json
 
@@ -96,9 +96,13 @@ def write_h5(path: str | Path, samples: Iterable[SkeletonSequence], *, layout: L
     remove_stale_temporaries(path)
     tmp = temporary_path(path)
     names: list[str] = []
+    guard: GuardedFile | None = None
     try:
         try:
-            f = h5py.File(tmp, "w")
+            # HDF5 writes through a guard: a full disk must not reach HDF5, which crashes the
+            # process later when it has seen a failed write (GuardedFile); the guard's error is raised below
+            guard = GuardedFile(tmp)
+            f = h5py.File(guard, "w")
         except OSError as err:  # h5py's message is HDF5 jargon; errno says what the user can act on
             reason = os.strerror(err.errno) if err.errno else "cannot create the file"
             raise SkeletonError(f"{path}: cannot write here ({reason})") from None
@@ -143,6 +147,8 @@ def write_h5(path: str | Path, samples: Iterable[SkeletonSequence], *, layout: L
                 labels.append(int(seq.label))
                 names.append(seq.name)
                 metas.append(json.dumps(seq.meta, default=str))
+                if guard.error is not None:  # the disk is full: stop now, not after reading every file
+                    raise guard.error
             if kp_ds is None:
                 raise SkeletonError(f"{path}: no samples to write")
             strings = h5py.string_dtype()
@@ -166,11 +172,18 @@ def write_h5(path: str | Path, samples: Iterable[SkeletonSequence], *, layout: L
             f.attrs["provenance"] = json.dumps(
                 {**(provenance or {}), "skelgraph": __version__,
                  "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}, default=str)
+        guard.close()
+        if guard.error is not None:
+            raise guard.error
         os.replace(tmp, path)
     except OSError as err:  # a full disk or a vanished folder while writing
+        if guard is not None and guard.error is not None:
+            err = guard.error  # the disk's error, not what HDF5 made of the bytes that never arrived
         reason = os.strerror(err.errno) if err.errno else str(err).splitlines()[0]
         raise SkeletonError(f"{path}: cannot write ({reason}); nothing was replaced") from None
     finally:
+        if guard is not None:
+            guard.close()
         if tmp.exists():
             tmp.unlink()
     return len(names)

@@ -126,14 +126,11 @@ class Recipe:
         return cls(**clean)
 
     def write(self, run_dir: str | Path) -> Path:
-        """Writes :data:`RECIPE_FILE` into ``run_dir`` (temporary name, then rename)."""
-        from skelgraph.data.files import temporary_path
+        """Writes :data:`RECIPE_FILE` into ``run_dir`` (the atomic writer: temporary name, then
+        rename; a full disk is one line naming the file)."""
+        from skelgraph.data.files import atomic_write_text
 
-        path = Path(run_dir) / RECIPE_FILE
-        tmp = temporary_path(path)
-        tmp.write_text(json.dumps(self.to_dict(), indent=1) + "\n")
-        tmp.replace(path)
-        return path
+        return atomic_write_text(Path(run_dir) / RECIPE_FILE, json.dumps(self.to_dict(), indent=1) + "\n")
 
     # -- replay --------------------------------------------------------------------------------
 

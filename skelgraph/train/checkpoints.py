@@ -16,6 +16,7 @@ What a checkpoint holds (a dict saved with ``torch.save``): ``model`` (state dic
 """
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Collection
 from pathlib import Path
 from typing import Any, TypeVar
@@ -75,13 +76,16 @@ def load_checkpoint(path: str | Path, map_location: Any = "cpu", *,
 
 def saved_config(state: dict[str, Any], cls: type[C]) -> C:
     r"""The run config saved in ``state`` as a ``cls`` (:class:`PretrainConfig` or
-    :class:`FinetuneConfig`), validated as a config file is: unknown keys, wrong types and bad
-    values raise :class:`~skelgraph.train.config.ConfigError` naming the checkpoint."""
-    source = f"{state.get('path', 'checkpoint')}: saved config"
+    :class:`FinetuneConfig`), validated as a config file is: wrong types and bad values raise
+    :class:`~skelgraph.train.config.ConfigError` naming the checkpoint and the key. Keys that
+    ``cls`` no longer has (a checkpoint of an older version) are dropped, and ``None`` values
+    keep the default, so old runs still load."""
     config = state.get("config")
     if not isinstance(config, dict):
         raise CheckpointError(f"{state.get('path', 'checkpoint')}: holds no run config")
-    return make_config(cls, config, source)
+    known = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    saved = {k: v for k, v in config.items() if k in known and v is not None}
+    return make_config(cls, saved, f"{state.get('path', 'checkpoint')}: saved config")
 
 
 def load_pretraining(path: str | Path, map_location: Any = "cpu") -> tuple[dict[str, Any], PretrainConfig]:

@@ -3,6 +3,7 @@ RNG state for exact resumption, atomic checkpoints and reading them back, the ru
 the metrics log, the lr rule, and the check that a mask hides some joints but not all."""
 from __future__ import annotations
 
+import io
 import json
 import math
 import os
@@ -16,7 +17,7 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
-from skelgraph.data.files import remove_stale_temporaries, temporary_path
+from skelgraph.data.files import atomic_write_bytes, atomic_write_text, write_failure
 from skelgraph.transforms.augment import spatial_augment
 
 
@@ -104,16 +105,13 @@ def set_rng_state(state: dict[str, Any]) -> None:
 
 
 def atomic_save(obj: Any, path: Path) -> None:
-    """``torch.save`` to a temporary name, then rename: a kill never leaves a half checkpoint
-    (and the temporaries of killed runs are removed on the next save)."""
-    remove_stale_temporaries(path)
-    tmp = temporary_path(path)
-    try:
-        torch.save(obj, tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    """``torch.save`` into memory, then :func:`~skelgraph.data.files.atomic_write_bytes`: a kill
+    never leaves a half checkpoint, and a full disk is a :class:`~skelgraph.data.files.WriteError`
+    naming the file (torch's own writer would fail with its C++ internals) with the previous
+    checkpoint unchanged."""
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    atomic_write_bytes(path, buffer.getbuffer())
 
 
 def scaled_lr(lr: float, batch_size: int, base_batch_size: int) -> float:
@@ -275,8 +273,11 @@ class MetricsLog:
         if not self.enabled:
             return
         record = {"time": time.strftime("%Y-%m-%dT%H:%M:%S"), **record}
-        with self.path.open("a") as f:
-            f.write(json.dumps(record) + "\n")
+        try:
+            with self.path.open("a") as f:
+                f.write(json.dumps(record) + "\n")
+        except OSError as err:  # a full disk: name the file, as every other write does
+            raise write_failure(self.path, err) from None
 
     def truncate_after(self, epoch: int) -> None:
         """Drops records of epochs after ``epoch`` (written before a kill, redone on resume) and
@@ -292,7 +293,7 @@ class MetricsLog:
                 continue
             if isinstance(record, dict) and record.get("epoch", 0) <= epoch:
                 keep.append(line)
-        self.path.write_text("".join(line + "\n" for line in keep))
+        atomic_write_text(self.path, "".join(line + "\n" for line in keep))
 
 
 def peak_memory_mb(device: torch.device) -> float:

@@ -106,8 +106,10 @@ class FinetuneConfig:
     hidden_channels: int = 64
     enc_layers: int = 3
     conv: ConvName = "gin"
-    features: tuple[Feature, ...] = ("position",)  # must match the pre-training run's
-    temporal_kernel: int = 0  # must match the pre-training run's
+    # the encoder's input features and temporal kernel: unset (None) = the pre-training run's, or
+    # ("position",) and 0 without one; a value set must match the pre-training run's
+    features: tuple[Feature, ...] | None = None
+    temporal_kernel: int | None = None
     strl_layers: int = 3
     # multi-scale temporal conv after each STRL layer, or once after them all ("head"); per-layer
     # won on a validation split carved from NW-UCLA's training views (experiments/RESULTS.md)

@@ -24,9 +24,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from skelgraph.data.files import atomic_write_text
 from skelgraph.train.config import FinetuneConfig, PretrainConfig, load_config
 
 DEMO_SAMPLES, DEMO_CLASSES, DEMO_LAYOUT = 1000, 10, "ntu25"
+#: What the demo writes into its folder (one entry per stage) and the record of what it created.
+DEMO_ENTRIES = ("synthetic.h5", "pretrain", "finetune", "scratch", "knn", "summary.json")
+DEMO_RECORD = ".skelgraph-demo.json"
 DEMO_LABEL_FRACTION, DEMO_KNN = 0.05, 10
 
 # the same values as experiments/demo_pretrain.toml and demo_finetune.toml (a test keeps them equal)
@@ -37,6 +41,63 @@ DEMO_FINETUNE = dict(train_split="train", test_split="test", num_frames=32, hidd
                      conv="gin", features=("position", "motion"), strl_layers=3, label_fraction=DEMO_LABEL_FRACTION,
                      epochs=30, batch_size=16, base_batch_size=128, lr=0.1, warmup_epochs=2, lr_steps=(24, 28),
                      eval_every=100)
+
+
+class DemoDirError(ValueError):
+    """A ``--out`` folder the demo may not use (one-line reason naming it)."""
+
+
+def prepare_demo_dir(out: Path) -> list[Path]:
+    r"""Makes ``out`` ready for a fresh demo without touching anything the demo did not write.
+
+    A missing or empty folder is used as it is. A folder a demo ran in holds :data:`DEMO_RECORD`,
+    the entries that demo created; those (and only those) are removed, so a file a user put
+    beside them survives. Any other non-empty folder is refused. Returns the removed paths.
+
+    Raises:
+        DemoDirError: ``out`` is a file, or a non-empty folder that is not a demo's.
+    """
+    import shutil
+
+    if not out.exists():
+        return []
+    if not out.is_dir():
+        raise DemoDirError(f"{out}: exists and is not a directory; choose another --out")
+    record = out / DEMO_RECORD
+    if not record.exists():
+        if any(out.iterdir()):
+            raise DemoDirError(f"{out}: not empty and not a demo run (no {DEMO_RECORD}); nothing was removed, "
+                               f"choose another --out")
+        return []
+    try:
+        created = json.loads(record.read_text())["created"]
+    except (OSError, ValueError, KeyError, TypeError):
+        raise DemoDirError(f"{record}: unreadable record of an earlier demo; nothing was removed, choose another "
+                           f"--out") from None
+    removed = []
+    for name in created:
+        if name not in DEMO_ENTRIES:  # a record may only name the demo's own entries
+            continue
+        path = out / name
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        elif path.exists() or path.is_symlink():
+            path.unlink()
+        else:
+            continue
+        removed.append(path)
+    record.unlink()
+    return removed
+
+
+def _claim(out: Path, created: list[str], name: str) -> Path:
+    """Records ``name`` as created by this demo (before it is written, so a killed demo's
+    partial stage is still known as its own) and returns its path."""
+    path = out / name
+    if not path.exists() and name not in created:
+        created.append(name)
+        atomic_write_text(out / DEMO_RECORD, json.dumps({"created": created}) + "\n")
+    return path
 
 
 def run_demo(out: Path, seed: int = 0, echo: Callable[[str], None] = print,
@@ -51,8 +112,10 @@ def run_demo(out: Path, seed: int = 0, echo: Callable[[str], None] = print,
     from skelgraph.train.pretrain import pretrain
     from skelgraph.train.subset import label_fraction_indices
 
+    prepare_demo_dir(out)
     out.mkdir(parents=True, exist_ok=True)
-    data = out / "synthetic.h5"
+    created: list[str] = []
+    data = _claim(out, created, "synthetic.h5")
     start = time.perf_counter()
     n = write_synthetic(data, DEMO_LAYOUT, DEMO_SAMPLES, DEMO_CLASSES, 3, seed)
     pool = SkeletonDataset(data, split="train")
@@ -62,7 +125,7 @@ def run_demo(out: Path, seed: int = 0, echo: Callable[[str], None] = print,
     echo(f"[1/5] {n} synthetic sequences ({DEMO_CLASSES} actions, random viewpoints) -> {data}")
     echo(describe(data))
 
-    pre_dir = out / "pretrain"
+    pre_dir = _claim(out, created, "pretrain")
     pre_cfg = load_config(PretrainConfig, None, **DEMO_PRETRAIN, seed=seed)
     pre = pretrain(pre_cfg, data, pre_dir, progress=progress)
     first = json.loads((pre_dir / "metrics.jsonl").read_text().splitlines()[0])["loss"]
@@ -71,19 +134,20 @@ def run_demo(out: Path, seed: int = 0, echo: Callable[[str], None] = print,
 
     for name, init in (("finetune", "pretrained"), ("scratch", "none")):
         cfg = load_config(FinetuneConfig, None, **DEMO_FINETUNE, init=init, seed=seed)
-        finetune(cfg, data, out / name, pretrained=pre_dir if init == "pretrained" else None, progress=progress)
+        finetune(cfg, data, _claim(out, created, name), pretrained=pre_dir if init == "pretrained" else None,
+                 progress=progress)
         results[name] = evaluate(out / name, data, progress=progress)["top1"]
     echo(f"[3/5] STRL fine-tuned from SkeletonMAE on {labelled} labels: top-1 {results['finetune']:.1f}%")
     echo(f"[4/5] same model, labels and budget from scratch: top-1 {results['scratch']:.1f}%")
 
     knn = dict(knn=DEMO_KNN, pretrained=pre_dir, train_split="train", split="test",
                label_fraction=DEMO_LABEL_FRACTION, seed=seed, progress=progress)
-    results["knn_pretrained"] = evaluate(out / "knn" / "pretrained", data, **knn)["top1"]
+    results["knn_pretrained"] = evaluate(_claim(out, created, "knn") / "pretrained", data, **knn)["top1"]
     results["knn_random"] = evaluate(out / "knn" / "random", data, init="none", **knn)["top1"]
     echo(f"[5/5] k-NN (k={DEMO_KNN}, the {labelled} labelled sequences as neighbours) on frozen features: "
          f"pre-trained {results['knn_pretrained']:.1f}%, random encoder {results['knn_random']:.1f}%")
     results["seconds"] = round(time.perf_counter() - start, 1)
-    (out / "summary.json").write_text(json.dumps(results, indent=2) + "\n")
+    atomic_write_text(_claim(out, created, "summary.json"), json.dumps(results, indent=2) + "\n")
     return results
 
 

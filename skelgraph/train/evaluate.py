@@ -22,6 +22,7 @@ from torch import Tensor
 from torch.nn import Module
 from torch_geometric.loader import DataLoader
 
+from skelgraph.data.files import atomic_path, atomic_write_text, write_failure
 from skelgraph.progress import progress_bar
 
 
@@ -177,8 +178,11 @@ def plot_confusion(confusion: list[list[int]] | Tensor, class_names: list[str], 
     ax.set_ylabel("true")
     ax.set_title(title, fontsize=9)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    try:
+        with atomic_path(path) as tmp:  # a full disk leaves no 0-byte picture, and says which file
+            fig.savefig(tmp, dpi=120, format=path.suffix.lstrip(".") or "png")
+    finally:
+        plt.close(fig)
     return path
 
 
@@ -209,6 +213,7 @@ def evaluate(run_dir: str | Path, data_path: str | Path, split: str | None = Non
     from skelgraph.nn.strl import LinearProbe, check_compatible
     from skelgraph.train.checkpoints import CHECKPOINT, load_pretraining
     from skelgraph.train.common import resolve_device
+    from skelgraph.train.compat import check_data
     from skelgraph.train.finetune import load_finetuned
     from skelgraph.train.subset import label_fraction_indices
 
@@ -217,6 +222,7 @@ def evaluate(run_dir: str | Path, data_path: str | Path, split: str | None = Non
     dev = resolve_device(device)
     show = progress  # None: a bar on a terminal, a line every few seconds in a log
     info: dict[str, Any] = {"data": str(data_path)}
+    state = ft_state = None
     if pretrained is not None or init == "none":
         if knn is None:
             raise EvaluationError("a pre-trained or random encoder has no classifier: pass --knn K")
@@ -243,6 +249,10 @@ def evaluate(run_dir: str | Path, data_path: str | Path, split: str | None = Non
     test_set = SkeletonDataset(data_path, split=test_split, num_frames=num_frames, num_persons=num_persons)
     in_channels = test_set.store.num_channels
     num_classes = test_set.num_classes
+    checked = ft_state if state is None else state
+    # layout, channels, features (and classes, for the classifier) must be the run's
+    if checked is not None and init != "none":
+        check_data(checked, test_set, data=data_path, classes=state is None and knn is None)
     if pretrained is not None or init == "none":
         if state is not None:
             model, _ = LinearProbe.from_pretrained(state, num_classes, layout=test_set.layout.to_json(),
@@ -282,8 +292,11 @@ def evaluate(run_dir: str | Path, data_path: str | Path, split: str | None = Non
     keep = labels >= 0
     metrics = {**info, "split": test_split,
                **classification_metrics(scores[keep], labels[keep], num_classes, test_set.class_names)}
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise write_failure(out_dir, err) from None
+    atomic_write_text(out_dir / "metrics.json", json.dumps(metrics, indent=2) + "\n")
     metrics["metrics_path"] = str(out_dir / "metrics.json")
     try:
         title = f"{info['model']} {info['protocol']} on {test_split}: top-1 {metrics['top1']:.2f}%"

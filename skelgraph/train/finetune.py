@@ -45,6 +45,7 @@ from torch_geometric.loader import DataLoader
 from tqdm.auto import tqdm
 
 from skelgraph.data.dataset import SkeletonDataset
+from skelgraph.data.files import atomic_write_text
 from skelgraph.data.recipe import recipe_from_store
 from skelgraph.nn.encoder import ENCODER_PREFIXES
 from skelgraph.nn.strl import LinearProbe, LoadReport, STRLClassifier
@@ -55,7 +56,9 @@ from skelgraph.train.common import (
     restore_training_state, scaled_lr, seed_everything, setup_distributed, training_state,
 )
 from skelgraph.train.checkpoints import CHECKPOINT, FINETUNE_KINDS, load_checkpoint, load_finetuning, load_pretraining
+from skelgraph.train.compat import check_data, check_features_data
 from skelgraph.train.config import FinetuneConfig, config_to_toml
+from skelgraph.train.rundir import RunDir, check_resume_config
 from skelgraph.train.subset import label_fraction_indices
 
 KINDS = FINETUNE_KINDS  # protocol -> the checkpoint's kind
@@ -65,6 +68,7 @@ def build_model(config: FinetuneConfig, in_channels: int, num_classes: int, pret
                 layout_json: str | None = None) -> tuple[Module, LoadReport | None]:
     """The model a config describes, with the pre-trained encoder when ``pretrained`` (a
     pre-training checkpoint dict) is given; returns ``(model, load report or None)``."""
+    config = resolve_encoder_inputs(config, pretrained)
     arch = dict(hidden_channels=config.hidden_channels, enc_layers=config.enc_layers, conv=config.conv,
                 features=config.features, temporal_kernel=config.temporal_kernel)
     if config.protocol == "linear":
@@ -78,6 +82,16 @@ def build_model(config: FinetuneConfig, in_channels: int, num_classes: int, pret
         return STRLClassifier.from_pretrained(pretrained, num_classes, layout=layout_json, in_channels=in_channels,
                                               **arch, **extra)
     return STRLClassifier(in_channels, num_classes, **arch, **extra), None
+
+
+def resolve_encoder_inputs(config: FinetuneConfig, pretrained: dict[str, Any] | None) -> FinetuneConfig:
+    r"""``config`` with its unset ``features`` and ``temporal_kernel`` (``None``) taken from the
+    pre-training checkpoint ``pretrained`` (else ``("position",)`` and ``0``, the paper's), so the
+    run records what it used; a value that was set stays (and must match, :func:`check_compatible`)."""
+    saved = (pretrained or {}).get("config", {}) or {}
+    features = config.features if config.features is not None else tuple(saved.get("features", ("position",)))
+    kernel = config.temporal_kernel if config.temporal_kernel is not None else int(saved.get("temporal_kernel", 0))
+    return dataclasses.replace(config, features=tuple(features), temporal_kernel=kernel)
 
 
 def param_groups(model: Module, lr: float, encoder_lr_scale: float = 1.0, split: bool = False) -> list[dict[str, Any]]:
@@ -136,7 +150,8 @@ def finetune(config: FinetuneConfig, data_path: str | Path, out_dir: str | Path,
     device = resolve_device(config.device)
     dist_info, device = setup_distributed(device)
     try:
-        return _finetune(config, Path(data_path), Path(out_dir), pretrained, resume, progress, device, dist_info)
+        with RunDir(out_dir, CHECKPOINT, resume, dist_info):  # one process per run directory
+            return _finetune(config, Path(data_path), Path(out_dir), pretrained, resume, progress, device, dist_info)
     finally:
         cleanup_distributed()
 
@@ -173,6 +188,9 @@ def _finetune(config: FinetuneConfig, data_path: Path, out_dir: Path, pretrained
     pretrained_state = None
     if pretrained is not None and not resume:
         pretrained_state, _ = load_pretraining(pretrained)  # read, kind and saved config checked
+        check_data(pretrained_state, train_set, data=data_path, features=config.features)
+    config = resolve_encoder_inputs(config, pretrained_state)
+    check_features_data(config.features, train_set.store)
     model, report = build_model(config, in_channels, num_classes, pretrained_state, train_set.layout.to_json())
     model = model.to(device)
     lr = scaled_lr(config.lr, config.batch_size, config.base_batch_size)
@@ -196,6 +214,8 @@ def _finetune(config: FinetuneConfig, data_path: Path, out_dir: Path, pretrained
     log = MetricsLog(out_dir / "metrics.jsonl", enabled=dist_info.is_main)
     if resume:
         state = load_checkpoint(checkpoint_path, map_location=device)
+        check_resume_config(config, state, out_dir)  # the weights hold the run's settings: no others
+        check_data(state, train_set, data=data_path, classes=True)
         if state.get("kind") != KINDS[config.protocol]:
             raise RunDirError(f"{checkpoint_path} is a {state.get('kind')!r} run, the config asks for protocol "
                               f"{config.protocol!r}")
@@ -207,11 +227,11 @@ def _finetune(config: FinetuneConfig, data_path: Path, out_dir: Path, pretrained
     if dist_info.is_main:
         make_run_dir(out_dir)
         recipe.write(out_dir)
-        (out_dir / "config.toml").write_text(config_to_toml(
+        atomic_write_text(out_dir / "config.toml", config_to_toml(
             config, f"skelgraph finetune {data_path} (resolved config; effective lr {lr:g}; "
                     f"pretrained {pretrained_source or 'none'})"))
         if report is not None:
-            (out_dir / "load_report.json").write_text(json.dumps(report.to_dict(), indent=2) + "\n")
+            atomic_write_text(out_dir / "load_report.json", json.dumps(report.to_dict(), indent=2) + "\n")
             print(str(report), file=sys.stderr)
     train_model: Module = model
     if dist_info.enabled:
@@ -270,11 +290,15 @@ def _finetune(config: FinetuneConfig, data_path: Path, out_dir: Path, pretrained
     return metrics
 
 
-def load_finetuned(path: str | Path, map_location: str | torch.device = "cpu") -> tuple[Module, dict[str, Any]]:
+def load_finetuned(path: str | Path, map_location: str | torch.device = "cpu",
+                   data: Any = None) -> tuple[Module, dict[str, Any]]:
     """A trained classifier (:class:`STRLClassifier` or :class:`LinearProbe`) and its checkpoint
     dict, from a fine-tuning run directory or checkpoint file (read and its config validated by
-    :func:`~skelgraph.train.checkpoints.load_finetuning`)."""
+    :func:`~skelgraph.train.checkpoints.load_finetuning`). With ``data`` (a dataset or its store),
+    the data is checked to fit the classifier first (:func:`~skelgraph.train.compat.check_data`)."""
     state, config = load_finetuning(path, map_location)
+    if data is not None:
+        check_data(state, data, classes=True)
     model, _ = build_model(config, state["in_channels"], state["num_classes"])
     model.load_state_dict(state["model"])
     return model, state

@@ -27,6 +27,7 @@ from torch_geometric.transforms import BaseTransform, Compose
 from tqdm.auto import tqdm
 
 from skelgraph.data.dataset import SkeletonDataset
+from skelgraph.data.files import atomic_write_text
 from skelgraph.data.recipe import recipe_from_store
 from skelgraph.nn.mae import SkeletonMAE
 from skelgraph.progress import progress_bar, progress_enabled
@@ -36,7 +37,9 @@ from skelgraph.train.common import (
     resolve_device, restore_training_state, scaled_lr, seed_everything, setup_distributed, training_state,
 )
 from skelgraph.train.checkpoints import CHECKPOINT, load_checkpoint, load_pretraining
+from skelgraph.train.compat import check_data, check_features_data
 from skelgraph.train.config import PretrainConfig, config_to_toml
+from skelgraph.train.rundir import RunDir, check_resume_config
 from skelgraph.transforms.augment import spatial_augment
 from skelgraph.transforms.masking import BodyPartMask, RandomJointMask
 from skelgraph.transforms.sampling import RandomTemporalCrop
@@ -97,7 +100,8 @@ def pretrain(config: PretrainConfig, data_path: str | Path, out_dir: str | Path,
     device = resolve_device(config.device)
     dist_info, device = setup_distributed(device)
     try:
-        return _pretrain(config, Path(data_path), out_dir, resume, progress, device, dist_info)
+        with RunDir(out_dir, CHECKPOINT, resume, dist_info):  # one process per run directory
+            return _pretrain(config, Path(data_path), out_dir, resume, progress, device, dist_info)
     finally:
         cleanup_distributed()
 
@@ -109,6 +113,7 @@ def _pretrain(config: PretrainConfig, data_path: Path, out_dir: Path, resume: bo
     dataset = SkeletonDataset(data_path, split=config.split, num_frames=config.num_frames, train=True,
                               num_persons=config.num_persons)
     check_masking(dataset.layout, config.mask, config.num_parts, config.mask_ratio)
+    check_features_data(config.features, dataset.store)
     in_channels = dataset.store.num_channels
     model = build_model(config, in_channels).to(device)
     lr = scaled_lr(config.lr, config.batch_size, config.base_batch_size)
@@ -121,6 +126,8 @@ def _pretrain(config: PretrainConfig, data_path: Path, out_dir: Path, resume: bo
     log = MetricsLog(out_dir / "metrics.jsonl", enabled=dist_info.is_main)
     if resume:
         state = load_checkpoint(checkpoint_path, map_location=device)
+        check_resume_config(config, state, out_dir)  # the weights hold the run's settings: no others
+        check_data(state, dataset, data=data_path)
         start_epoch = restore_training_state(state, model, optimizer, scheduler, scaler)
         log.truncate_after(start_epoch)
     recipe = recipe_from_store(dataset.store, num_frames=config.num_frames, num_persons=dataset.num_persons,
@@ -128,7 +135,7 @@ def _pretrain(config: PretrainConfig, data_path: Path, out_dir: Path, resume: bo
     if dist_info.is_main:
         make_run_dir(out_dir)
         recipe.write(out_dir)
-        (out_dir / "config.toml").write_text(config_to_toml(
+        atomic_write_text(out_dir / "config.toml", config_to_toml(
             config, f"skelgraph pretrain {data_path} (resolved config; effective lr {lr:g})"))
     train_model: torch.nn.Module = model
     if dist_info.enabled:
@@ -185,10 +192,15 @@ def _pretrain(config: PretrainConfig, data_path: Path, out_dir: Path, resume: bo
     return metrics
 
 
-def load_pretrained(path: str | Path, map_location: str | torch.device = "cpu") -> tuple[SkeletonMAE, dict[str, Any]]:
+def load_pretrained(path: str | Path, map_location: str | torch.device = "cpu",
+                    data: Any = None) -> tuple[SkeletonMAE, dict[str, Any]]:
     """A pre-trained SkeletonMAE and its checkpoint dict, from a run dir or a checkpoint file
-    (read and its config validated by :func:`~skelgraph.train.checkpoints.load_pretraining`)."""
+    (read and its config validated by :func:`~skelgraph.train.checkpoints.load_pretraining`).
+    With ``data`` (a dataset or its store), the data is checked to fit the model first
+    (:func:`~skelgraph.train.compat.check_data`)."""
     state, config = load_pretraining(path, map_location)
+    if data is not None:
+        check_data(state, data)
     model = build_model(config, state["in_channels"])
     model.load_state_dict(state["model"])
     return model, state

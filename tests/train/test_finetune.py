@@ -211,7 +211,19 @@ def test_finetune_with_motion_features_from_scratch_and_pretrained(synth_file, t
     model, _ = load_finetuned(tmp_path / "ft")
     assert model.feature_names == ("position", "motion")
     with pytest.raises(PretrainedMismatchError, match="input features"):
-        finetune(_config(epochs=1), synth_file, tmp_path / "ft2", pretrained=tmp_path / "pre", progress=False)
+        finetune(_config(epochs=1, features=("position",)), synth_file, tmp_path / "ft2", pretrained=tmp_path / "pre",
+                 progress=False)
+
+
+def test_finetune_takes_unset_features_from_the_pretraining_run(synth_file, tmp_path):
+    pre_cfg = load_config(PretrainConfig, None, epochs=1, batch_size=16, base_batch_size=16, num_frames=16,
+                          hidden_channels=16, split="train", features=["position", "motion"], temporal_kernel=3)
+    pretrain(pre_cfg, synth_file, tmp_path / "pre", progress=False)
+    finetune(_config(epochs=1), synth_file, tmp_path / "ft", pretrained=tmp_path / "pre", progress=False)
+    model, state = load_finetuned(tmp_path / "ft")
+    assert model.feature_names == ("position", "motion")
+    assert state["config"]["features"] == ("position", "motion") and state["config"]["temporal_kernel"] == 3
+    assert 'features = ["position", "motion"]' in (tmp_path / "ft" / "config.toml").read_text()  # recorded as used
 
 
 def test_cli_width_mismatch_is_one_line(synth_file, pretrained, tmp_path):
