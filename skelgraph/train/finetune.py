@@ -34,7 +34,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -42,22 +41,20 @@ import torch
 from torch.nn import Module
 from torch.nn.parallel import DistributedDataParallel
 from torch_geometric.loader import DataLoader
-from tqdm.auto import tqdm
 
 from skelgraph.data.dataset import SkeletonDataset
 from skelgraph.data.files import atomic_write_text
 from skelgraph.data.recipe import recipe_from_store
 from skelgraph.nn.encoder import ENCODER_PREFIXES
 from skelgraph.nn.strl import LinearProbe, LoadReport, STRLClassifier
-from skelgraph.progress import progress_bar, progress_enabled
 from skelgraph.train.common import (
-    DistInfo, MetricsLog, RunDirError, atomic_save, build_augment, cleanup_distributed, epoch_loader, epoch_seed,
-    lr_factor, make_run_dir, optimizer_step, peak_memory_mb, prepare_run_dir, resolve_device,
-    restore_training_state, scaled_lr, seed_everything, setup_distributed, training_state,
+    DistInfo, MetricsLog, RunDirError, build_augment, cleanup_distributed, epoch_loader, lr_factor, make_run_dir,
+    prepare_run_dir, resolve_device, restore_training_state, scaled_lr, seed_everything, setup_distributed,
 )
 from skelgraph.train.checkpoints import CHECKPOINT, FINETUNE_KINDS, load_checkpoint, load_finetuning, load_pretraining
 from skelgraph.train.compat import check_data, check_features_data
 from skelgraph.train.config import FinetuneConfig, config_to_toml
+from skelgraph.train.loop import Step, autocast, run_epochs
 from skelgraph.train.rundir import RunDir, check_resume_config
 from skelgraph.train.subset import label_fraction_indices
 
@@ -127,8 +124,7 @@ def evaluate_accuracy(model: Module, dataset: SkeletonDataset, config: FinetuneC
     counts = torch.zeros(3, dtype=torch.float64)  # top-1 hits, top-5 hits, samples
     for batch in loader:
         batch = batch.to(device)
-        with torch.autocast(device.type, dtype=torch.float16 if device.type == "cuda" else torch.bfloat16,
-                            enabled=config.amp):
+        with autocast(device, config.amp):
             logits = model(batch).float()
         y = batch.y.view(-1)
         top = logits.topk(min(5, logits.size(1)), dim=1).indices
@@ -237,57 +233,41 @@ def _finetune(config: FinetuneConfig, data_path: Path, out_dir: Path, pretrained
     if dist_info.enabled:
         train_model = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
 
-    metrics: dict[str, Any] = {}
-    show = progress_enabled(progress) and dist_info.is_main  # a bar on a terminal, lines in a log
-    for epoch in range(start_epoch, config.epochs):
-        seed = epoch_seed(config.seed, epoch, dist_info.rank)
-        torch.manual_seed(seed)  # frame sampling (workers=0), dropout
+    def begin_epoch(epoch: int, seed: int) -> tuple[Any, Step]:
         augment = build_augment(config, torch.Generator().manual_seed(seed))
-        loader = make_train_loader(train_set, config, dist_info, epoch)
-        train_model.train()
-        totals = torch.zeros(3, dtype=torch.float64)  # loss (graph-weighted), correct, graphs
-        start = time.perf_counter()
-        bar = progress_bar(loader, desc=f"{config.protocol} {epoch + 1}/{config.epochs}", unit="batch",
-                           enabled=progress if show else False)
-        for batch in bar:
+
+        def step(batch: Any) -> tuple[torch.Tensor, list[float], int]:
             if augment is not None:
                 batch = augment(batch)
             batch = batch.to(device)
             y = batch.y.view(-1)
-            with torch.autocast(device.type, dtype=torch.float16 if device.type == "cuda" else torch.bfloat16,
-                                enabled=config.amp):
+            with autocast(device, config.amp):
                 logits = train_model(batch)
             loss = criterion(logits.float(), y)
-            optimizer_step(loss, optimizer, scaler, scheduler)
             n = len(y)
-            correct, loss_value = float((logits.detach().argmax(dim=1) == y).sum()), float(loss.detach())
-            totals += torch.tensor([loss_value * n, correct, n], dtype=torch.float64)
-            elapsed = time.perf_counter() - start
-            bar.set_postfix(loss=f"{loss_value:.4f}", samples_s=f"{totals[2] / elapsed:.0f}")
-        if dist_info.enabled:
-            torch.distributed.all_reduce(totals)
-        seconds = time.perf_counter() - start
-        graphs = max(float(totals[2]), 1.0)
-        metrics = dict(epoch=epoch + 1, loss=float(totals[0]) / graphs, train_acc=100 * float(totals[1]) / graphs,
-                       lr=optimizer.param_groups[-1]["lr"], samples=int(totals[2]), seconds=round(seconds, 3),
-                       samples_per_s=round(float(totals[2]) / seconds, 1),
-                       peak_memory_mb=round(peak_memory_mb(device), 1))
-        last = epoch + 1 == config.epochs
-        if test_set is not None and ((epoch + 1) % config.eval_every == 0 or last):
-            metrics.update(evaluate_accuracy(model, test_set, config, dist_info, device))
-        log.write(**metrics)
-        if show:
-            test = f"  test top-1 {metrics['test_top1']:.2f}%" if "test_top1" in metrics else ""
-            tqdm.write(f"epoch {epoch + 1}/{config.epochs}  loss {metrics['loss']:.4f}  train acc "
-                       f"{metrics['train_acc']:.1f}%{test}  ({metrics['samples_per_s']:.0f} samples/s)",
-                       file=sys.stderr)
-        if dist_info.is_main and ((epoch + 1) % config.checkpoint_every == 0 or last):
-            atomic_save(training_state(model, optimizer, scheduler, scaler, epoch + 1) | {
-                "config": dataclasses.asdict(config), "in_channels": in_channels, "num_classes": num_classes,
-                "class_names": train_set.class_names, "layout": train_set.layout.to_json(),
-                "pretrained": pretrained_source, "kind": KINDS[config.protocol],
-                "preprocessing": recipe.to_dict()}, checkpoint_path)
-    return metrics
+            return loss, [float(loss.detach()) * n, 100 * float((logits.detach().argmax(dim=1) == y).sum())], n
+
+        return make_train_loader(train_set, config, dist_info, epoch), step
+
+    def evaluate(epoch: int, last: bool) -> dict[str, Any]:
+        if test_set is None or not ((epoch + 1) % config.eval_every == 0 or last):
+            return {}
+        return evaluate_accuracy(model, test_set, config, dist_info, device)
+
+    def summary(m: dict[str, Any]) -> str:
+        test = f"  test top-1 {m['test_top1']:.2f}%" if "test_top1" in m else ""
+        return f"loss {m['loss']:.4f}  train acc {m['train_acc']:.1f}%{test}"
+
+    return run_epochs(
+        desc=config.protocol, epochs=config.epochs, start_epoch=start_epoch, seed=config.seed,
+        metric_names=("loss", "train_acc"), begin_epoch=begin_epoch, model=model, train_model=train_model,
+        optimizer=optimizer, scheduler=scheduler, scaler=scaler, device=device, dist_info=dist_info, log=log,
+        progress=progress, checkpoint_path=checkpoint_path, checkpoint_every=config.checkpoint_every,
+        checkpoint_extras={"config": dataclasses.asdict(config), "in_channels": in_channels,
+                           "num_classes": num_classes, "class_names": train_set.class_names,
+                           "layout": train_set.layout.to_json(), "pretrained": pretrained_source,
+                           "kind": KINDS[config.protocol], "preprocessing": recipe.to_dict()},
+        summary=summary, lr_group=-1, evaluate=evaluate)
 
 
 def load_finetuned(path: str | Path, map_location: str | torch.device = "cpu",

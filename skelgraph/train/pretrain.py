@@ -15,8 +15,6 @@ Run directory::
 from __future__ import annotations
 
 import dataclasses
-import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -24,21 +22,19 @@ import torch
 from torch.nn.parallel import DistributedDataParallel
 from torch_geometric.loader import DataLoader
 from torch_geometric.transforms import BaseTransform, Compose
-from tqdm.auto import tqdm
 
 from skelgraph.data.dataset import SkeletonDataset
 from skelgraph.data.files import atomic_write_text
 from skelgraph.data.recipe import recipe_from_store
 from skelgraph.nn.mae import SkeletonMAE
-from skelgraph.progress import progress_bar, progress_enabled
 from skelgraph.train.common import (
-    DistInfo, MetricsLog, atomic_save, build_augment, check_masking, cleanup_distributed, epoch_loader,
-    epoch_seed, lr_factor, make_run_dir, optimizer_step, peak_memory_mb, prepare_run_dir,
-    resolve_device, restore_training_state, scaled_lr, seed_everything, setup_distributed, training_state,
+    DistInfo, MetricsLog, build_augment, check_masking, cleanup_distributed, epoch_loader, lr_factor, make_run_dir,
+    prepare_run_dir, resolve_device, restore_training_state, scaled_lr, seed_everything, setup_distributed,
 )
-from skelgraph.train.checkpoints import CHECKPOINT, load_checkpoint, load_pretraining
+from skelgraph.train.checkpoints import CHECKPOINT, PRETRAIN_KIND, load_checkpoint, load_pretraining
 from skelgraph.train.compat import check_data, check_features_data
 from skelgraph.train.config import PretrainConfig, config_to_toml
+from skelgraph.train.loop import Step, autocast, run_epochs
 from skelgraph.train.rundir import RunDir, check_resume_config
 from skelgraph.transforms.augment import spatial_augment
 from skelgraph.transforms.masking import BodyPartMask, RandomJointMask
@@ -142,54 +138,33 @@ def _pretrain(config: PretrainConfig, data_path: Path, out_dir: Path, resume: bo
         train_model = DistributedDataParallel(
             model, device_ids=[device.index] if device.type == "cuda" else None, find_unused_parameters=True)
 
-    metrics: dict[str, Any] = {}
-    show = progress_enabled(progress) and dist_info.is_main  # a bar on a terminal, lines in a log
-    for epoch in range(start_epoch, config.epochs):
-        seed = epoch_seed(config.seed, epoch, dist_info.rank)
-        torch.manual_seed(seed)  # frame sampling (workers=0)
+    def begin_epoch(epoch: int, seed: int) -> tuple[Any, Step]:
         mask = build_mask(config, torch.Generator().manual_seed(seed))
         # its own stream (seed + 1), so switching augmentation on leaves the masks as they were
         augment = build_augment(config, torch.Generator().manual_seed(seed + 1))
         contrast = build_contrast_view(config, torch.Generator().manual_seed(seed + 2))
-        loader = make_loader(dataset, config, dist_info, epoch)
-        train_model.train()
-        totals = torch.zeros(len(LOSSES) + 1, dtype=torch.float64)  # graph-weighted losses, graphs
-        start = time.perf_counter()
-        bar = progress_bar(loader, desc=f"pretrain {epoch + 1}/{config.epochs}", unit="batch",
-                           enabled=progress if show else False)
-        for batch in bar:
+
+        def step(batch: Any) -> tuple[torch.Tensor, list[float], int]:
             other_view = None if contrast is None else contrast(batch.clone()).to(device)
             if augment is not None:
                 batch = augment(batch)
             batch = mask(batch).to(device)
-            with torch.autocast(device.type, dtype=torch.float16 if device.type == "cuda" else torch.bfloat16,
-                                enabled=config.amp):
+            with autocast(device, config.amp):
                 out = train_model(batch, other_view=other_view)
-            optimizer_step(out["loss"], optimizer, scaler, scheduler)
             n = batch.num_graphs
-            values = [float(out[k].detach()) for k in LOSSES]
-            totals += torch.tensor([v * n for v in values] + [n], dtype=torch.float64)
-            elapsed = time.perf_counter() - start
-            bar.set_postfix(loss=f"{values[0]:.4f}", samples_s=f"{totals[-1] / elapsed:.0f}")
-        if dist_info.enabled:
-            torch.distributed.all_reduce(totals)
-        seconds = time.perf_counter() - start
-        graphs = max(float(totals[-1]), 1.0)
-        metrics = dict(epoch=epoch + 1, **{k: float(v) / graphs for k, v in zip(LOSSES, totals)},
-                       lr=optimizer.param_groups[0]["lr"], samples=int(totals[-1]), seconds=round(seconds, 3),
-                       samples_per_s=round(float(totals[-1]) / seconds, 1),
-                       peak_memory_mb=round(peak_memory_mb(device), 1))
-        log.write(**metrics)
-        if show:
-            tqdm.write(f"epoch {epoch + 1}/{config.epochs}  loss {metrics['loss']:.4f}  "
-                       f"({metrics['samples_per_s']:.0f} samples/s)", file=sys.stderr)
-        last = epoch + 1 == config.epochs
-        if dist_info.is_main and ((epoch + 1) % config.checkpoint_every == 0 or last):
-            atomic_save(training_state(model, optimizer, scheduler, scaler, epoch + 1) | {
-                "config": dataclasses.asdict(config), "in_channels": in_channels,
-                "layout": dataset.layout.to_json(), "kind": "skeletonmae",
-                "preprocessing": recipe.to_dict()}, checkpoint_path)
-    return metrics
+            return out["loss"], [float(out[k].detach()) * n for k in LOSSES], n
+
+        return make_loader(dataset, config, dist_info, epoch), step
+
+    return run_epochs(
+        desc="pretrain", epochs=config.epochs, start_epoch=start_epoch, seed=config.seed, metric_names=LOSSES,
+        begin_epoch=begin_epoch, model=model, train_model=train_model, optimizer=optimizer, scheduler=scheduler,
+        scaler=scaler, device=device, dist_info=dist_info, log=log, progress=progress,
+        checkpoint_path=checkpoint_path, checkpoint_every=config.checkpoint_every,
+        checkpoint_extras={"config": dataclasses.asdict(config), "in_channels": in_channels,
+                           "layout": dataset.layout.to_json(), "kind": PRETRAIN_KIND,
+                           "preprocessing": recipe.to_dict()},
+        summary=lambda m: f"loss {m['loss']:.4f}")
 
 
 def load_pretrained(path: str | Path, map_location: str | torch.device = "cpu",
