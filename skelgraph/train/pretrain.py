@@ -32,8 +32,8 @@ from skelgraph.data.recipe import recipe_from_store
 from skelgraph.nn.mae import SkeletonMAE
 from skelgraph.progress import progress_bar, progress_enabled
 from skelgraph.train.common import (
-    DistInfo, MetricsLog, RunDirError, atomic_save, build_augment, check_masking, cleanup_distributed, epoch_loader,
-    epoch_seed, load_checkpoint, lr_factor, make_run_dir, optimizer_step, peak_memory_mb, prepare_run_dir,
+    DistInfo, MetricsLog, RunDirError, atomic_save, build_augment, check_masking, check_not_empty, cleanup_distributed,
+    epoch_loader, epoch_seed, load_checkpoint, lr_factor, make_run_dir, optimizer_step, peak_memory_mb, prepare_run_dir,
     resolve_device, restore_training_state, scaled_lr, seed_everything, setup_distributed, training_state,
 )
 from skelgraph.train.compat import check_data, check_features_data
@@ -112,6 +112,7 @@ def _pretrain(config: PretrainConfig, data_path: Path, out_dir: Path, resume: bo
     seed_everything(config.seed)
     dataset = SkeletonDataset(data_path, split=config.split, num_frames=config.num_frames, train=True,
                               num_persons=config.num_persons)
+    check_not_empty(dataset, data_path, config.split)
     check_masking(dataset.layout, config.mask, config.num_parts, config.mask_ratio)
     check_features_data(config.features, dataset.store)
     in_channels = dataset.store.num_channels
