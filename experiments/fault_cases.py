@@ -40,7 +40,8 @@ def skelgraph(args: str, cwd: Path, pick: str | None = None) -> tuple[int, str]:
         size, args = args.split(" ", 1)
         (cwd / "small").mkdir(exist_ok=True)
         command = ["unshare", "-rm", "sh", "-c", f"mount -t tmpfs -o size={size[6:]} tmpfs small && "
-                   f"{sys.executable} -m skelgraph {args}; code=$?; find small -mindepth 1 | sed 's|^|@left |'; exit $code"]
+                   f"{sys.executable} -m skelgraph {args}; code=$?; "
+                   f"find small -mindepth 1 | sed 's|^|@left |'; exit $code"]
     proc = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
     INSIDE[:] = [line.removeprefix("@left ") for line in proc.stdout.splitlines() if line.startswith("@left ")]
     if pick is not None:

@@ -153,7 +153,10 @@ def preprocess_to_h5(kind: str, src: str | Path, out: str | Path, *, layout: str
     except SkeletonError as err:  # the report is written in every case, and only beside its own output
         report.report_path = report_path(out, failed=True)
         report.error = str(err)
-        write_report(report, kind, src)
+        try:
+            write_report(report, kind, src)
+        except OSError:  # where OUT cannot go, its report cannot either: the first error is the one to tell
+            raise SkeletonError(str(err)) from None
         raise SkeletonError(f"{err}; see {report.report_path}") from None
     earlier_failure = report_path(out, failed=True)
     if earlier_failure != report.report_path and _written_by_us(earlier_failure):
