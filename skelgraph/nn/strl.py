@@ -35,8 +35,6 @@ from skelgraph.nn.temporal import (batch_norm_last, can_fuse_batch_norms, contig
 
 log = logging.getLogger(__name__)
 
-CHECKPOINT = "checkpoint.pt"
-
 
 class PretrainedMismatchError(ValueError):
     """A pre-training checkpoint that cannot initialise the asked-for model (one-line reason)."""
@@ -427,20 +425,20 @@ class LoadReport:
 
 
 def read_checkpoint(checkpoint: str | Path | dict[str, Any]) -> dict[str, Any]:
-    r"""A SkeletonMAE pre-training checkpoint as a dict, from a run directory, a file or a dict."""
+    r"""A SkeletonMAE pre-training checkpoint as a dict, from a run directory, a file or a dict.
+
+    Files are read by :func:`skelgraph.train.checkpoints.load_checkpoint`, the one reader, so a
+    missing or unreadable file is a ``CheckpointError`` naming it (imported here, on use: the
+    rest of :mod:`skelgraph.nn` needs only torch and PyG); a dict or file of another kind is a
+    :class:`PretrainedMismatchError`."""
     if isinstance(checkpoint, dict):
         state = checkpoint
     else:
-        path = Path(checkpoint)
-        if path.is_dir():
-            path = path / CHECKPOINT
-        if not path.exists():
-            raise FileNotFoundError(f"{path}: no such checkpoint")
-        state = torch.load(path, map_location="cpu", weights_only=False)
-        state.setdefault("path", str(path))
-    if not isinstance(state, dict) or state.get("kind") != "skeletonmae":
-        raise PretrainedMismatchError(f"{state.get('path', 'checkpoint') if isinstance(state, dict) else checkpoint}: "
-                                      "not a SkeletonMAE pre-training checkpoint")
+        from skelgraph.train.checkpoints import load_checkpoint
+
+        state = load_checkpoint(checkpoint)
+    if state.get("kind") != "skeletonmae":
+        raise PretrainedMismatchError(f"{state.get('path', 'checkpoint')}: not a SkeletonMAE pre-training checkpoint")
     return state
 
 

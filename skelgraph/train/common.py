@@ -227,31 +227,6 @@ class CheckpointError(RunDirError):
     """A checkpoint file that cannot be read (truncated, corrupt, foreign): the message names it."""
 
 
-def load_checkpoint(path: str | Path, map_location: Any = "cpu", name: str = "checkpoint.pt") -> dict[str, Any]:
-    r"""The dict saved in a checkpoint file (or in ``name`` inside a run directory), with its
-    ``path`` added.
-
-    Raises:
-        CheckpointError: the file is missing, or cannot be unpickled (a full disk or a broken copy
-            leaves a truncated file; random bytes; another program's file), or holds no dict.
-    """
-    path = Path(path)
-    if path.is_dir():
-        path = path / name
-    if not path.exists():
-        raise CheckpointError(f"{path}: no such checkpoint")
-    try:
-        state = torch.load(path, map_location=map_location, weights_only=False)
-    except Exception as err:  # noqa: BLE001 -- torch.load fails in many ways on a bad file; all mean "unreadable"
-        # an OSError's text here ("Invalid argument") is torch's reader, not the disk: leave it out
-        reason = "" if isinstance(err, OSError) or not str(err) else f": {str(err).splitlines()[0][:160]}"
-        raise CheckpointError(f"{path}: not a readable checkpoint (truncated or corrupt file?){reason}") from None
-    if not isinstance(state, dict):
-        raise CheckpointError(f"{path}: not a skelgraph checkpoint (it holds a {type(state).__name__})")
-    state.setdefault("path", str(path))
-    return state
-
-
 def prepare_run_dir(out_dir: Path, checkpoint: str, resume: bool, dist_info: DistInfo) -> Path:
     """Refuses to overwrite a run, to resume none, or to append to an earlier run's
     ``metrics.jsonl``; returns the checkpoint path. Creates nothing: the run directory is made

@@ -210,8 +210,9 @@ def evaluate(run_dir: str | Path, data_path: str | Path, split: str | None = Non
     run's test split. Frames and persons follow the run's (or pre-training run's) config.
     """
     from skelgraph.data.dataset import SkeletonDataset
-    from skelgraph.nn.strl import LinearProbe, check_compatible, read_checkpoint
-    from skelgraph.train.common import load_checkpoint, resolve_device
+    from skelgraph.nn.strl import LinearProbe, check_compatible
+    from skelgraph.train.checkpoints import CHECKPOINT, load_pretraining
+    from skelgraph.train.common import resolve_device
     from skelgraph.train.compat import check_data
     from skelgraph.train.finetune import load_finetuned
     from skelgraph.train.subset import label_fraction_indices
@@ -225,7 +226,7 @@ def evaluate(run_dir: str | Path, data_path: str | Path, split: str | None = Non
     if pretrained is not None or init == "none":
         if knn is None:
             raise EvaluationError("a pre-trained or random encoder has no classifier: pass --knn K")
-        state = read_checkpoint(load_checkpoint(pretrained)) if pretrained is not None else None
+        state = load_pretraining(pretrained)[0] if pretrained is not None else None
         cfg = state["config"] if state else {}
         num_frames, num_persons = cfg.get("num_frames", 64), cfg.get("num_persons")
         test_split = split
@@ -234,8 +235,8 @@ def evaluate(run_dir: str | Path, data_path: str | Path, split: str | None = Non
         info.update(model="random encoder" if random_encoder else "pretrained encoder",
                     pretrained=str(pretrained) if pretrained else None)
     else:
-        if not (run_dir / "checkpoint.pt").exists():
-            raise FileNotFoundError(f"{run_dir}: no checkpoint.pt (pass a fine-tuning run, or --pretrained / "
+        if not (run_dir / CHECKPOINT).exists():
+            raise FileNotFoundError(f"{run_dir}: no {CHECKPOINT} (pass a fine-tuning run, or --pretrained / "
                                     f"--init none for k-NN of an encoder)")
         model, ft_state = load_finetuned(run_dir)
         cfg = ft_state["config"]

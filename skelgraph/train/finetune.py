@@ -48,20 +48,20 @@ from skelgraph.data.dataset import SkeletonDataset
 from skelgraph.data.files import atomic_write_text
 from skelgraph.data.recipe import recipe_from_store
 from skelgraph.nn.encoder import ENCODER_PREFIXES
-from skelgraph.nn.strl import LinearProbe, LoadReport, STRLClassifier, read_checkpoint
+from skelgraph.nn.strl import LinearProbe, LoadReport, STRLClassifier
 from skelgraph.progress import progress_bar, progress_enabled
 from skelgraph.train.common import (
     DistInfo, MetricsLog, RunDirError, atomic_save, build_augment, check_not_empty, cleanup_distributed, describe_split,
-    epoch_loader, epoch_seed, load_checkpoint, lr_factor, make_run_dir, optimizer_step, peak_memory_mb, prepare_run_dir,
-    resolve_device, restore_training_state, scaled_lr, seed_everything, setup_distributed, training_state,
+    epoch_loader, epoch_seed, lr_factor, make_run_dir, optimizer_step, peak_memory_mb, prepare_run_dir, resolve_device,
+    restore_training_state, scaled_lr, seed_everything, setup_distributed, training_state,
 )
+from skelgraph.train.checkpoints import CHECKPOINT, FINETUNE_KINDS, load_checkpoint, load_finetuning, load_pretraining
 from skelgraph.train.compat import check_data, check_features_data
 from skelgraph.train.config import FinetuneConfig, config_to_toml
 from skelgraph.train.rundir import RunDir, check_resume_config
-from skelgraph.train.pretrain import CHECKPOINT
 from skelgraph.train.subset import label_fraction_indices
 
-KINDS = {"finetune": "strl", "linear": "linear"}
+KINDS = FINETUNE_KINDS  # protocol -> the checkpoint's kind
 
 
 def build_model(config: FinetuneConfig, in_channels: int, num_classes: int, pretrained: dict[str, Any] | None = None,
@@ -188,7 +188,7 @@ def _finetune(config: FinetuneConfig, data_path: Path, out_dir: Path, pretrained
         train_set = train_set.index_select(subset.tolist())
     pretrained_state = None
     if pretrained is not None and not resume:
-        pretrained_state = read_checkpoint(load_checkpoint(pretrained))
+        pretrained_state, _ = load_pretraining(pretrained)  # read, kind and saved config checked
         check_data(pretrained_state, train_set, data=data_path, features=config.features)
     config = resolve_encoder_inputs(config, pretrained_state)
     check_features_data(config.features, train_set.store)
@@ -294,19 +294,12 @@ def _finetune(config: FinetuneConfig, data_path: Path, out_dir: Path, pretrained
 def load_finetuned(path: str | Path, map_location: str | torch.device = "cpu",
                    data: Any = None) -> tuple[Module, dict[str, Any]]:
     """A trained classifier (:class:`STRLClassifier` or :class:`LinearProbe`) and its checkpoint
-    dict, from a fine-tuning run directory or checkpoint file. With ``data`` (a dataset or its
-    store), the data is checked to fit the classifier first (:func:`~skelgraph.train.compat.check_data`)."""
-    path = Path(path)
-    if path.is_dir():
-        path = path / CHECKPOINT
-    if not path.exists():
-        raise FileNotFoundError(f"{path}: no such checkpoint")
-    state = load_checkpoint(path, map_location=map_location)
-    if state.get("kind") not in KINDS.values():
-        raise RunDirError(f"{path}: not a fine-tuning checkpoint (kind {state.get('kind')!r})")
+    dict, from a fine-tuning run directory or checkpoint file (read and its config validated by
+    :func:`~skelgraph.train.checkpoints.load_finetuning`). With ``data`` (a dataset or its store),
+    the data is checked to fit the classifier first (:func:`~skelgraph.train.compat.check_data`)."""
+    state, config = load_finetuning(path, map_location)
     if data is not None:
         check_data(state, data, classes=True)
-    config = FinetuneConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in state["config"].items()})
     model, _ = build_model(config, state["in_channels"], state["num_classes"])
     model.load_state_dict(state["model"])
     return model, state

@@ -99,11 +99,12 @@ class Predictor:
     @classmethod
     def from_run(cls, run: str | Path, device: str = "auto") -> Predictor:
         r"""Loads a fine-tuning run directory (or one of its checkpoint files)."""
+        from skelgraph.train.checkpoints import CHECKPOINT
         from skelgraph.train.finetune import load_finetuned
 
         run = Path(run)
-        if run.is_dir() and not (run / "checkpoint.pt").exists():
-            raise RunDirError(f"{run}: no checkpoint.pt (not a training run directory)")
+        if run.is_dir() and not (run / CHECKPOINT).exists():
+            raise RunDirError(f"{run}: no {CHECKPOINT} (not a training run directory)")
         dev = resolve_device(device)
         try:
             model, state = load_finetuned(run, map_location=dev)

@@ -32,10 +32,11 @@ from skelgraph.data.recipe import recipe_from_store
 from skelgraph.nn.mae import SkeletonMAE
 from skelgraph.progress import progress_bar, progress_enabled
 from skelgraph.train.common import (
-    DistInfo, MetricsLog, RunDirError, atomic_save, build_augment, check_masking, check_not_empty, cleanup_distributed,
-    epoch_loader, epoch_seed, load_checkpoint, lr_factor, make_run_dir, optimizer_step, peak_memory_mb, prepare_run_dir,
+    DistInfo, MetricsLog, atomic_save, build_augment, check_masking, check_not_empty, cleanup_distributed, epoch_loader,
+    epoch_seed, lr_factor, make_run_dir, optimizer_step, peak_memory_mb, prepare_run_dir,
     resolve_device, restore_training_state, scaled_lr, seed_everything, setup_distributed, training_state,
 )
+from skelgraph.train.checkpoints import CHECKPOINT, load_checkpoint, load_pretraining
 from skelgraph.train.compat import check_data, check_features_data
 from skelgraph.train.config import PretrainConfig, config_to_toml
 from skelgraph.train.rundir import RunDir, check_resume_config
@@ -43,7 +44,6 @@ from skelgraph.transforms.augment import spatial_augment
 from skelgraph.transforms.masking import BodyPartMask, RandomJointMask
 from skelgraph.transforms.sampling import RandomTemporalCrop
 
-CHECKPOINT = "checkpoint.pt"
 LOSSES = ("loss", "joint_loss", "edge_loss", "contrastive_loss")  # what metrics.jsonl records per epoch
 
 
@@ -195,20 +195,13 @@ def _pretrain(config: PretrainConfig, data_path: Path, out_dir: Path, resume: bo
 
 def load_pretrained(path: str | Path, map_location: str | torch.device = "cpu",
                     data: Any = None) -> tuple[SkeletonMAE, dict[str, Any]]:
-    """A pre-trained SkeletonMAE and its checkpoint dict, from a run dir or a checkpoint file.
+    """A pre-trained SkeletonMAE and its checkpoint dict, from a run dir or a checkpoint file
+    (read and its config validated by :func:`~skelgraph.train.checkpoints.load_pretraining`).
     With ``data`` (a dataset or its store), the data is checked to fit the model first
     (:func:`~skelgraph.train.compat.check_data`)."""
-    path = Path(path)
-    if path.is_dir():
-        path = path / CHECKPOINT
-    if not path.exists():
-        raise FileNotFoundError(f"{path}: no such checkpoint")
-    state = load_checkpoint(path, map_location=map_location)
-    if state.get("kind") != "skeletonmae":
-        raise RunDirError(f"{path}: not a SkeletonMAE pre-training checkpoint")
+    state, config = load_pretraining(path, map_location)
     if data is not None:
         check_data(state, data)
-    config = PretrainConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in state["config"].items()})
     model = build_model(config, state["in_channels"])
     model.load_state_dict(state["model"])
     return model, state

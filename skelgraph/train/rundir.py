@@ -131,13 +131,9 @@ RESUMABLE = ("epochs", "workers", "device", "checkpoint_every", "eval_every")
 
 def _saved_config(cls: type, state: dict[str, Any]) -> Any:
     """The config a checkpoint was written with, as ``cls`` (keys of older versions dropped)."""
-    import dataclasses
+    from skelgraph.train.checkpoints import saved_config
 
-    from skelgraph.train.config import make_config
-
-    known = {f.name for f in dataclasses.fields(cls)}
-    saved = {k: v for k, v in (state.get("config") or {}).items() if k in known and v is not None}
-    return make_config(cls, saved, f"{state.get('path', 'checkpoint')}: saved config")
+    return saved_config(state, cls)
 
 
 def contradictions(run: Any, asked: Any, keys: Any = None) -> list[str]:
@@ -177,7 +173,7 @@ def resume_config(cls: type, out_dir: str | Path, checkpoint: str, config_path: 
     """
     import tomllib
 
-    from skelgraph.train.common import load_checkpoint
+    from skelgraph.train.checkpoints import load_checkpoint
     from skelgraph.train.config import load_config
 
     out_dir = Path(out_dir)
