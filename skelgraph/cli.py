@@ -620,7 +620,8 @@ def bench(joints: str, persons: int, frames: int | None, width: int, batch: int 
 
     Prints per model, mode (fwd, fwd+bwd), conv and path (fused, plain, dense einsum, PyG dense
     layers) the time per batch, samples/s, peak memory and parameters; the ratio sparse/dense
-    (> 1: the PyG path is faster); whether all paths agree; the HDF5 read rate and a projected
+    (> 1: the PyG path is faster); counted GFLOP per step, GFLOP/s and its fraction of a float32
+    GEMM timed in the same run; whether all paths agree; the HDF5 read rate and a projected
     NTU-60 x-sub epoch. See experiments/bench/README.md for every column.
     """
     import json

@@ -77,8 +77,9 @@ def _cgroup_quota() -> float | None:
     return None if quota == "max" else int(quota) / int(period)
 
 
-def _cpu_jiffies() -> tuple[int, int] | None:
-    r"""``(busy, total)`` jiffies of all cores since boot, from the first line of ``/proc/stat``."""
+def cpu_jiffies() -> tuple[int, int] | None:
+    r"""``(busy, total)`` jiffies of all cores since boot, from the first line of ``/proc/stat``
+    (``None`` without it); two readings give :func:`busy_between`."""
     try:
         fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
     except (OSError, ValueError):
@@ -91,16 +92,28 @@ def busy_cores(seconds: float = SAMPLE_SECONDS, cores: int | None = None) -> flo
     r"""Cores kept busy by other processes over ``seconds`` (this process sleeps meanwhile);
     the 1-minute load average where ``/proc/stat`` is missing; ``None`` if neither exists."""
     cores = cores or os.cpu_count() or 1
-    first = _cpu_jiffies()
+    first = cpu_jiffies()
     if first is None:
         try:
             return os.getloadavg()[0]
         except (AttributeError, OSError):
             return None
     time.sleep(seconds)
-    second = _cpu_jiffies()
+    return busy_between(first, cpu_jiffies(), cores)
+
+
+def busy_between(first: tuple[int, int], second: tuple[int, int] | None, cores: int | None = None) -> float | None:
+    r"""Cores kept busy on average between two :func:`cpu_jiffies` readings, by every process
+    (the caller included); ``None`` if a reading is missing.
+
+    Example:
+        >>> busy_between((100, 400), (100, 500))  # no busy jiffies among the last 100
+        0.0
+    """
+    if second is None:
+        return None
     busy, total = second[0] - first[0], second[1] - first[1]
-    return (os.cpu_count() or cores) * busy / total if total > 0 else 0.0
+    return (os.cpu_count() or cores or 1) * busy / total if total > 0 else 0.0
 
 
 def _is_skelgraph(argv: list[bytes]) -> bool:

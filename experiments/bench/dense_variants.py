@@ -5,7 +5,7 @@ the candidates for ``skelgraph bench``'s ``dense`` reference.
 
 NTU shape (B*M = 2 * batch skeleton graphs of V = 25 joints, T = 64, F = 64), forward + backward
 of ``A X`` for a random 25 x 25 adjacency, the formulations taking turns round by round on new
-inputs (``skelgraph.timing.paired_times``). Prints each one's median time and its speed over
+inputs (``skelgraph.bench.timing.paired_times``). Prints each one's median time and its speed over
 ``torch.matmul`` (the one ``skelgraph.nn.conv`` uses) with the bootstrap 95 % interval.
 """
 from __future__ import annotations
@@ -18,7 +18,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # this checkout's skelgraph
 
-from skelgraph.timing import paired_times  # noqa: E402
+from skelgraph.bench.timing import paired_times  # noqa: E402
 
 
 def formulations(adj: torch.Tensor, blocks: int, v: int, k: int) -> dict:

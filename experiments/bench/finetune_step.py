@@ -16,7 +16,7 @@ Before timing, the first batch checks equivalence on identical weights: logits, 
 parameter's gradient of the two sides (largest difference relative to the largest value).
 Timing: ``--pairs`` rounds after ``--warmup``; the order of the sides alternates per round; the
 result is the median of per-round ratios baseline / candidate with a bootstrap 95 % interval
-(``skelgraph.timing``). One thread unless ``--threads``.
+(``skelgraph.bench.timing``). One thread unless ``--threads``.
 """
 from __future__ import annotations
 
@@ -149,7 +149,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    from skelgraph.timing import paired_times
+    from skelgraph.bench.timing import paired_times
     import skelgraph.train.finetune as cand_finetune
 
     overrides: dict[str, Any] = {}

@@ -16,7 +16,7 @@ the cheapest shape-correct stand-in, so it costs (almost) nothing:
 hand-written kernel) could make the step faster than dense, measured rather than read off a
 profile (the profiler's own overhead moved operator times between runs). Each row: a training
 step (forward, loss, backward) at NTU shape (V 25, M 2, T 64, D 64), a new batch every round,
-the three sides taking turns in one process, the order rotating (``skelgraph.timing``); ratios
+the three sides taking turns in one process, the order rotating (``skelgraph.bench.timing``); ratios
 are medians of per-round ratios with a bootstrap 95 % interval. The free side computes a
 different function, so no agreement check is made against it. The process runs as
 ``skelgraph bench`` does (glibc keeps freed memory, ``skelgraph.allocator``).
@@ -38,7 +38,7 @@ from skelgraph.allocator import keep_freed_memory  # noqa: E402
 from skelgraph.bench import BenchConfig, build_models, make_batches, make_step  # noqa: E402
 from skelgraph.nn import conv as convs  # noqa: E402
 from skelgraph.nn.conv import dense_adjacency  # noqa: E402
-from skelgraph.timing import paired_times  # noqa: E402
+from skelgraph.bench.timing import paired_times  # noqa: E402
 
 
 def _stgcn_first_subset(cls, h, adj, hop):

@@ -4,7 +4,7 @@ shared (as the layer does) against the same step rebuilding it at every layer ca
     OMP_NUM_THREADS=1 python experiments/bench/gat_shared_patterns.py [--model mae] [--rounds 15]
 
 NTU shape, batch 64, a new batch every round, the two sides alternating in one process
-(``skelgraph.timing.paired_times``), glibc keeping freed memory as under the CLI. For
+(``skelgraph.bench.timing.paired_times``), glibc keeping freed memory as under the CLI. For
 SkeletonMAE (every GAT layer called once per step) "rebuild at every call" is what one pattern
 per layer cost before the patterns were shared; for STRL, whose encoder runs three times a
 step, it overstates that cost.
@@ -23,7 +23,7 @@ from skelgraph.allocator import keep_freed_memory  # noqa: E402
 from skelgraph.bench import BenchConfig, build_models, make_batches, make_step  # noqa: E402
 from skelgraph.nn.conv import block_sparse, gat  # noqa: E402
 from skelgraph.nn.conv import dense_adjacency  # noqa: E402
-from skelgraph.timing import paired_times  # noqa: E402
+from skelgraph.bench.timing import paired_times  # noqa: E402
 
 
 def main() -> None:

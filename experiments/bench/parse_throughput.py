@@ -4,7 +4,7 @@ r"""Reader throughput on the real samples in ../shared/data (or $SKELGRAPH_SHARE
                                                  [--keep-freed-memory]
 
 NTU: the 15 ``.skeleton`` samples, all read once per round by each reader, the readers taking
-turns round by round (``skelgraph.timing.paired_times``); files/s from the median round, and
+turns round by round (``skelgraph.bench.timing.paired_times``); files/s from the median round, and
 the speed of skelgraph's reader over each other reader as the median of per-round ratios with
 a bootstrap 95 % interval. Readers: ``read_ntu_skeleton`` (the fast byte-level parser, with
 the line parser as its fallback); the line parser alone (the reader before issue 13);
@@ -40,7 +40,7 @@ SHARED_DATA = Path(os.environ.get("SKELGRAPH_SHARED_DATA", REPO.parent / "shared
 from skelgraph import allocator  # noqa: E402
 from skelgraph.data.readers.ntu import _parse_lines, read_ntu_skeleton  # noqa: E402
 from skelgraph.data.readers.nwucla import iter_nwucla_archive  # noqa: E402
-from skelgraph.timing import paired_times  # noqa: E402
+from skelgraph.bench.timing import paired_times  # noqa: E402
 
 
 def load_stgcn(path: Path):

@@ -7,7 +7,7 @@ with that compression and chunk shape into a temporary copy (everything else cop
 Size: the datasets' stored bytes (``get_storage_size``) against their raw float32 bytes.
 Read rate: ``SkeletonDataset`` (T frames, training-mode sampling, one process, as the trainers'
 ``workers = 0``), ``--samples`` random samples per round; the settings take turns round by
-round (``skelgraph.timing.paired_times``), each with a freshly opened file so no setting reads
+round (``skelgraph.bench.timing.paired_times``), each with a freshly opened file so no setting reads
 another's chunk cache; median samples/s over ``--rounds`` rounds. The page cache is warm for all
 (one untimed round first).
 """
@@ -62,7 +62,7 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=256, help="samples read per setting and round")
     args = parser.parse_args()
     from skelgraph.data.dataset import SkeletonDataset
-    from skelgraph.timing import paired_times
+    from skelgraph.bench.timing import paired_times
 
     with tempfile.TemporaryDirectory() as tmp:
         for src in args.files:

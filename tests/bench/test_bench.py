@@ -24,12 +24,29 @@ def quick_json(tmp_path_factory):
 
 def test_bench_quick_writes_json_with_expected_keys(quick_json):
     _, doc = quick_json
-    assert {"config", "environment", "rows", "ratios", "targets", "agreement", "read",
+    assert {"config", "environment", "rows", "ratios", "agreement", "read",
             "pretrain_memory_per_sample_mb", "epoch_projection", "notes"} <= set(doc)
     row = doc["rows"][0]
     assert {"model", "mode", "conv", "path", "median_s", "q25_s", "q75_s", "cpu_median_s", "samples_per_s",
             "peak_mb", "params", "vs_dense", "vs_dense_cpu"} <= set(row)
     assert doc["config"]["threads"] == doc["environment"]["threads"] == 1
+
+
+def test_bench_prints_no_project_targets(quick_json):
+    output, doc = quick_json
+    assert "targets" not in doc and "target" not in output and "issue" not in output
+
+
+def test_every_row_counts_its_flops_against_a_gemm_of_the_same_run(quick_json):
+    output, doc = quick_json
+    gemm = doc["environment"]["gemm"]
+    assert gemm["threads"] == 1 and gemm["gflops_per_s"] > 0 and "of GEMM" in output
+    for row in doc["rows"]:
+        plain_sum = row["model"] == "aggregate" and row["path"].startswith("plain")  # gathers and scatters only
+        assert (row["gflop"] > 0) != plain_sum, row
+        assert row["gflops_per_s"] == pytest.approx(row["gflop"] / row["median_s"])
+        assert row["gemm_fraction"] == pytest.approx(row["gflops_per_s"] / gemm["gflops_per_s"])
+        assert (row["sparse_gflop"] > 0) == row["path"].startswith("fused"), row  # counted sparse products
 
 
 def test_bench_quick_runs_every_conv_model_mode_and_path(quick_json):
