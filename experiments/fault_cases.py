@@ -1,11 +1,13 @@
-"""The bad-input and fault cases of issue 12, run as a user would (a fresh `python -m skelgraph`
-process each), printed as the markdown table in experiments/RESULTS.md ("Fault cases (issue 12)").
+"""The bad-input and fault cases of issues 12 and 21, run as a user would (a fresh `python -m
+skelgraph` process each), printed as the markdown table in experiments/RESULTS.md ("Fault cases");
+issue 21's are numbered 21/<item> (T: a former traceback, U: a former unclear message).
 
     OMP_NUM_THREADS=1 python experiments/fault_cases.py [WORK_DIR]
 
 Per case: the exit code, the last line of stderr (the error, or the note), and what was left
 behind in the case's folder beyond the inputs (a run directory, a temporary, a half file).
-The tests in tests/test_cli_faults.py assert the same behaviour, one test per case.
+The tests in tests/test_cli_faults.py and tests/test_cli_faults_21.py assert the same behaviour,
+one test per case.
 """
 from __future__ import annotations
 
@@ -23,15 +25,25 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data"
 NTU = SHARED / "ntu_samples"
+INSIDE: list[str] = []  # what the last @full command left on its small filesystem
 TINY = "--epochs 1 --batch-size 4 --set num_frames=8 --set hidden_channels=8 --set base_batch_size=4 --device cpu"
 
 
 def skelgraph(args: str, cwd: Path, pick: str | None = None) -> tuple[int, str]:
     """Exit code and the last stderr line (or the first line of stdout/stderr holding ``pick``);
-    stderr is a pipe, not a terminal, as in a log (a progress line every second here)."""
+    stderr is a pipe, not a terminal, as in a log (a progress line every second here).
+    ``@full:SIZE ARGS`` runs with ``small/`` a tmpfs of SIZE (a full disk) in a private mount
+    namespace (``unshare -rm``, no root needed)."""
     env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(REPO), SKELGRAPH_PROGRESS_S="1")
-    proc = subprocess.run([sys.executable, "-m", "skelgraph", *args.split()], cwd=cwd, env=env,
-                          capture_output=True, text=True)
+    command = [sys.executable, "-m", "skelgraph", *args.split()]
+    if args.startswith("@full:"):
+        size, args = args.split(" ", 1)
+        (cwd / "small").mkdir(exist_ok=True)
+        command = ["unshare", "-rm", "sh", "-c", f"mount -t tmpfs -o size={size[6:]} tmpfs small && "
+                   f"{sys.executable} -m skelgraph {args}; code=$?; "
+                   f"find small -mindepth 1 | sed 's|^|@left |'; exit $code"]
+    proc = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
+    INSIDE[:] = [line.removeprefix("@left ") for line in proc.stdout.splitlines() if line.startswith("@left ")]
     if pick is not None:
         return proc.returncode, next(line for line in (proc.stdout + proc.stderr).splitlines() if pick in line)
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
@@ -136,6 +148,114 @@ CASES = [
      "preprocess nwucla: "),
 ]
 
+# ----------------------------------------------------------------------------- issue 21's cases
+
+
+def users_folder(work: Path) -> None:
+    (work / "d").mkdir()
+    shutil.copy(work.parent / "s.h5", work / "d" / "synthetic.h5")  # looks like a demo's
+    (work / "d" / "notes.txt").write_text("x")
+    shutil.copy(work.parent / "s.h5", work / "d" / "important.h5")
+
+
+def damaged_archive(work: Path, how: str) -> None:
+    raw = bytearray((SHARED / "nw_ucla" / "all_sqe.tar.gz").read_bytes())
+    middle = len(raw) // 2
+    if how == "flip":
+        raw[middle:middle + 64] = bytes(b ^ 0xFF for b in raw[middle:middle + 64])
+    (work / "copy.tar.gz").write_bytes(bytes(raw if how == "flip" else raw[:middle]))
+
+
+def held_run_dir(work: Path) -> None:
+    """A live process holds run/ (as a running pretrain does) for 30 s."""
+    (work / "run").mkdir()
+    holder = subprocess.Popen([sys.executable, "-c", "import fcntl, os, sys, time; fd = os.open('run/.lock', "
+                               "os.O_RDWR | os.O_CREAT); fcntl.flock(fd, fcntl.LOCK_EX); "
+                               "os.write(fd, b'pid %d' % os.getpid()); print(flush=True); time.sleep(30)"],
+                              cwd=work, stdout=subprocess.PIPE, text=True)
+    holder.stdout.readline()
+
+
+def dead_lock(work: Path) -> None:
+    (work / "run").mkdir()
+    (work / "run" / ".lock").write_text("pid 999999999 since 2026-01-01T00:00:00\n")
+
+
+def numpy_folder(work: Path, bad_first: bool = False, good: int = 4) -> None:
+    (work / "np").mkdir()
+    if bad_first:
+        (work / "np" / "a0.npy").write_bytes(b"not numpy")
+    for i in range(1, good + 1):
+        np.save(work / "np" / f"a{i}.npy", np.random.default_rng(i).normal(size=(1, 10, 25, 3)))
+
+
+def split_file_of_strangers(work: Path) -> None:
+    numpy_folder(work)
+    (work / "split.json").write_text('{"train": ["nope1", "nope2"], "test": ["a1"]}')
+
+
+def good_dataset_then_bad_file(work: Path) -> None:
+    numpy_folder(work)
+    skelgraph("preprocess numpy np o.h5", work)
+    (work / "np" / "a0.npy").write_bytes(b"broken")
+
+
+def many_arrays(work: Path) -> None:
+    for i in range(40):
+        np.save(work / f"a{i:02d}.npy", np.random.default_rng(i).normal(size=(1, 60, 25, 3)))
+
+
+def motion_pretrained(work: Path) -> None:
+    skelgraph(f"pretrain ../s.h5 --out pre {TINY} --set features=[\"position\",\"motion\"]", work)
+
+
+def unlabelled(work: Path) -> None:
+    numpy_folder(work)
+    skelgraph("preprocess numpy np o.h5", work)
+
+
+CASES_21 = [
+    ("21/1", "demo --out a user's folder", users_folder, "demo --out d"),
+    ("21/2", "evaluate on 20-joint data",
+     lambda w: skelgraph("synth ucla.h5 --samples 12 --layout kinect_v1_20", w), "evaluate ../ft ucla.h5"),
+    ("21/2", "evaluate on 2-D data", lambda w: skelgraph("synth flat.h5 --samples 12 --channels 2", w),
+     "evaluate ../ft flat.h5"),
+    ("21/2", "evaluate on data of other classes", lambda w: skelgraph("synth five.h5 --samples 12 --classes 5", w),
+     "evaluate ../ft five.h5"),
+    ("21/3", "NW-UCLA archive, 64 bytes flipped", lambda w: damaged_archive(w, "flip"),
+     "preprocess nwucla copy.tar.gz o.h5"),
+    ("21/3", "NW-UCLA archive, truncated", lambda w: damaged_archive(w, "cut"), "preprocess nwucla copy.tar.gz o.h5"),
+    ("21/4", "pretrain into a run dir a live process holds", held_run_dir, f"pretrain ../s.h5 --out run {TINY}"),
+    ("21/4", "pretrain into a run dir a dead process locked", dead_lock, f"pretrain ../s.h5 --out run {TINY}"),
+    ("21/5", "pretrain --resume without the run's --set", lambda w: shutil.copytree(w.parent / "pre", w / "run"),
+     "pretrain ../s.h5 --out run --resume --epochs 2"),
+    ("21/5", "pretrain --resume --lr 0.01", lambda w: shutil.copytree(w.parent / "pre", w / "run"),
+     "pretrain ../s.h5 --out run --resume --epochs 2 --lr 0.01"),
+    ("21/5", "finetune --resume without the run's --set", lambda w: shutil.copytree(w.parent / "ft", w / "run"),
+     "finetune ../s.h5 --out run --resume --epochs 2"),
+    ("21/6", "--split-file naming no sample", split_file_of_strangers,
+     "preprocess numpy np o.h5 --split-file split.json"),
+    ("21/7", "failed preprocess into a good dataset", good_dataset_then_bad_file, "preprocess numpy np o.h5 --strict"),
+    ("21/T", "preprocess, disk full", many_arrays, "@full:48k preprocess numpy . small/o.h5 --no-align"),
+    ("21/T", "pretrain, disk full", None, f"@full:20k pretrain ../s.h5 --out small/run {TINY}"),
+    ("21/T", "evaluate --out, disk full", None, "@full:8k evaluate ../ft ../s.h5 --out small/ev"),
+    ("21/T", "synth --seed -1", None, "synth x.h5 --seed -1"),
+    ("21/T", "pretrain --seed 99999999999999999999", None,
+     f"pretrain ../s.h5 --out run {TINY} --seed 99999999999999999999"),
+    ("21/T", "config file: seed = -5", lambda w: (w / "c.toml").write_text("seed = -5\n"),
+     "pretrain ../s.h5 --out run --config c.toml"),
+    ("21/T", "pretrain --device mps (CPU build)", None, f"pretrain ../s.h5 --out run {TINY.replace('cpu', 'mps')}"),
+    ("21/U", "pretrain --help's --set example", None, f"pretrain ../s.h5 --out run {TINY} --set mask_ratio=0.5"),
+    ("21/U", "finetune, features unset, pre-trained on motion", motion_pretrained,
+     f"finetune ../s.h5 --out ft --pretrained pre --train-split train {TINY}"),
+    ("21/U", "finetune on a file without labels, no split", unlabelled,
+     f"finetune o.h5 --out run --init none {TINY}"),
+    ("21/U", "numpy folder, first file unreadable", lambda w: numpy_folder(w, bad_first=True),
+     "preprocess numpy np o.h5", "wrote"),
+    ("21/U", "kinetics (2-D), last line of output", None,
+     f"preprocess kinetics {SHARED / 'kinetics_samples' / 'kinetics_val'} k.h5"),
+]
+
 # a two-joint rig, two frames (root moves 1 along x)
 BVH = "\n".join(["HIERARCHY", "ROOT Hips", "{", "OFFSET 0 0 0", "CHANNELS 3 Xposition Yposition Zposition",
                  "JOINT Spine", "{", "OFFSET 0 1 0", "CHANNELS 3 Zrotation Xrotation Yrotation",
@@ -153,7 +273,7 @@ def main() -> None:
               "--set warmup_epochs=0 --set lr_steps=[]", root)
     print("| # | case | exit | message (last line of stderr) | left behind |")
     print("|---|---|---|---|---|")
-    for number, (item, case, setup, command, *pick) in enumerate(CASES, 1):
+    for number, (item, case, setup, command, *pick) in enumerate(CASES + CASES_21, 1):
         work = root / f"case{number:02d}"
         work.mkdir()
         if setup is not None:
@@ -161,11 +281,13 @@ def main() -> None:
         before = {p.relative_to(work) for p in work.rglob("*")}
         code, message = skelgraph(command, work, *pick)
         after = {p.relative_to(work) for p in work.rglob("*")}
-        left = ", ".join(sorted(str(p) for p in after - before)) or "nothing"
+        new = sorted(str(p) for p in after - before if str(p) != "small") + sorted(INSIDE)
+        left = ", ".join(new) or "nothing"
         if before - after:
             left += "; removed " + ", ".join(sorted(str(p) for p in before - after))
         print(f"| {item} | {case} | {code} | `{message.replace('|', '/')}` | {left} |")
-    print(f"\n{len(CASES)} cases in {time.perf_counter() - start:.0f} s (work dir {root})", file=sys.stderr)
+    print(f"\n{len(CASES) + len(CASES_21)} cases in {time.perf_counter() - start:.0f} s (work dir {root})",
+          file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -37,6 +37,7 @@ from skelgraph import allocator
 from skelgraph.allocator import keep_freed_memory
 from skelgraph.nn.conv import CONV_NAMES  # torch-free (the package loads its modules on first use)
 from skelgraph.threads import apply_default_threads, current_choice
+from skelgraph.train.config import MAX_SEED
 
 #: (module, class) of every expected failure; subclasses count too (SourceError, LabelError, ...).
 USER_ERRORS = (
@@ -47,6 +48,8 @@ USER_ERRORS = (
     ("skelgraph.train.evaluate", "EvaluationError"), ("skelgraph.data.files", "WriteError"),
     ("skelgraph.train.compat", "DataMismatchError"), ("skelgraph.train.demo", "DemoDirError"),
 )
+#: Every --seed: the range the config's rule allows (skelgraph.train.config.VALUE_RULES["seed"]).
+SEED = click.IntRange(0, MAX_SEED)
 EXIT_CODES = "Exit codes: 0 success; 1 an expected failure (one line naming the file and the problem); " \
              "2 a wrong command line (unknown option, bad value)."
 
@@ -247,7 +250,7 @@ def merge(inputs: tuple[Path, ...], out: Path, names: tuple[str, ...]) -> None:
     pre-training corpus.
 
     Samples are renamed SOURCE:NAME, classes SOURCE:CLASS (kept apart), splits SOURCE:SPLIT, and
-    a split SOURCE holds each input's samples, so `--split SOURCE` selects one input again.
+    a split SOURCE holds each input's samples, so `skelgraph pretrain --split SOURCE` selects one input again.
     """
     from skelgraph.data.merge import merge_h5
 
@@ -278,7 +281,7 @@ def info(file: Path) -> None:
 @click.option("--classes", default=10, show_default=True, type=click.IntRange(1, 10), help="Number of actions.")
 @click.option("--channels", default=3, show_default=True, type=click.Choice(["2", "3"]),
               help="3D positions or their 2D projection.")
-@click.option("--seed", default=0, show_default=True, help="Random seed (same seed, same file).")
+@click.option("--seed", default=0, show_default=True, type=SEED, help="Random seed (same seed, same file).")
 def synth(out: Path, layout_name: str, samples: int, classes: int, channels: str, seed: int) -> None:
     """Write a synthetic labelled skeleton dataset (distinct motions + noise + random viewpoint) to OUT."""
     with user_errors():
@@ -303,7 +306,7 @@ def synth(out: Path, layout_name: str, samples: int, classes: int, channels: str
               help="Frames drawn side by side (a .gif animates all sampled frames).")
 @click.option("--num-frames", default=64, show_default=True, type=click.IntRange(1),
               help="Frames the sample is uniformly sampled to first (the model's T).")
-@click.option("--seed", default=0, show_default=True, help="Seed of the mask.")
+@click.option("--seed", default=0, show_default=True, type=SEED, help="Seed of the mask.")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("skeleton.png"),
               show_default=True, help="Output .png/.pdf/.svg (frames side by side) or .gif (animation).")
 def show(file: Path, index: int, mask_kind: str, num_parts: int, mask_ratio: float, checkpoint: Path | None,
@@ -406,9 +409,9 @@ def _run_config(cls: type, out: Path, resume: bool, config_path: Path | None, va
 @click.option("--device", default=None, help="auto (CUDA when present), cpu or cuda.")
 @click.option("--amp/--no-amp", default=None, help="Mixed precision (bf16 on CPU, fp16 on CUDA).")
 @click.option("--workers", type=click.IntRange(0), default=None, help="DataLoader worker processes.")
-@click.option("--seed", type=int, default=None, help="Random seed.")
+@click.option("--seed", type=SEED, default=None, help="Random seed.")
 @click.option("--set", "assignments", multiple=True, metavar="KEY=VALUE",
-              help="Set any config field (repeatable), e.g. --set lr_steps=[45,55]; flags above win.")
+              help="Set any config field (repeatable), e.g. --set mask_ratio=0.5; flags above win.")
 @click.option("--resume", is_flag=True,
               help="Continue the run in --out from its last checkpoint, with its own settings (config.toml); "
                    "only --epochs, --workers, --device and checkpoint_every/eval_every may change.")
@@ -462,7 +465,7 @@ def pretrain(data: Path, config_path: Path | None, out: Path, resume: bool, assi
 @click.option("--device", default=None, help="auto (CUDA when present), cpu or cuda.")
 @click.option("--amp/--no-amp", default=None, help="Mixed precision (bf16 on CPU, fp16 on CUDA).")
 @click.option("--workers", type=click.IntRange(0), default=None, help="DataLoader worker processes.")
-@click.option("--seed", type=int, default=None, help="Random seed (also picks the label-fraction subset).")
+@click.option("--seed", type=SEED, default=None, help="Random seed (also picks the label-fraction subset).")
 @click.option("--set", "assignments", multiple=True, metavar="KEY=VALUE",
               help="Set any config field (repeatable), e.g. --set lr_steps=[45,55]; flags above win.")
 @click.option("--resume", is_flag=True,
@@ -512,7 +515,7 @@ def finetune(data: Path, config_path: Path | None, out: Path, pretrained: Path |
 @click.option("--batch-size", type=click.IntRange(1), default=64, show_default=True, help="Samples per batch.")
 @click.option("--device", default="auto", show_default=True, help="auto (CUDA when present), cpu or cuda.")
 @click.option("--workers", type=click.IntRange(0), default=0, show_default=True, help="DataLoader worker processes.")
-@click.option("--seed", type=int, default=0, show_default=True,
+@click.option("--seed", type=SEED, default=0, show_default=True,
               help="Seed of the random encoder (--init none) and of the --label-fraction subset.")
 def evaluate(run_dir: Path, data: Path, split: str | None, knn: int | None, train_split: str | None, majority: bool,
              label_fraction: float, pretrained: Path | None, init: str | None, out: Path | None, batch_size: int,
@@ -660,7 +663,7 @@ def bench(joints: str, persons: int, frames: int | None, width: int, batch: int 
               show_default=True,
               help="Directory for the demo's data and run directories: new, empty, or an earlier demo's "
                    "(only what that demo wrote is replaced).")
-@click.option("--seed", default=0, show_default=True, help="Random seed.")
+@click.option("--seed", default=0, show_default=True, type=SEED, help="Random seed.")
 def demo(out: Path, seed: int) -> None:
     """Run the whole pipeline on an embedded synthetic set: no download, a few minutes on 2 CPU cores.
 

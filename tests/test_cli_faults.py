@@ -103,7 +103,7 @@ def test_when_every_file_fails_the_report_is_written_and_the_error_names_them(tm
                            "S001C001P001R001A001: truncated", "S001C001P001R001A002: line 1")
     assert "o.h5.report.txt" in error and not out.exists()
     report = (tmp_path / "o.h5.report.txt").read_text().splitlines()
-    assert "0 written, 2 failed" in report[0] and len(report) == 3
+    assert "0 written, 2 failed" in report[0] and report[1].startswith("# stopped: ") and len(report) == 4
 
 
 # ----------------------------------------------------------------------------- 3, 4 metrics.jsonl

@@ -310,3 +310,142 @@ def test_hdf5_never_sees_a_failed_write(tmp_path):
     assert proc.returncode == 0, (proc.returncode, proc.stderr)
     assert "o.h5: cannot write (No space left on device); nothing was replaced" in proc.stdout
     assert list(tmp_path.iterdir()) == []
+
+
+# ----------------------------------------------------------------------------- 3 damaged archives
+
+@pytest.fixture(scope="module")
+def ucla_archive():
+    from tests.conftest import shared_file
+
+    return shared_file("nw_ucla", "all_sqe.tar.gz")
+
+
+@pytest.mark.parametrize("damage, message", [
+    ("flip", "damaged archive, read"), ("cut", "(truncated: Compressed file ended"),
+])
+def test_a_damaged_archive_is_an_error_naming_it(ucla_archive, tmp_path, damage, message):
+    raw = bytearray(ucla_archive.read_bytes())
+    middle = len(raw) // 2
+    if damage == "flip":
+        raw[middle:middle + 64] = bytes(b ^ 0xFF for b in raw[middle:middle + 64])
+    else:
+        raw = raw[:middle]
+    bad = tmp_path / "copy.tar.gz"
+    bad.write_bytes(bytes(raw))
+    line = one_line_error(run("preprocess", "nwucla", bad, tmp_path / "o.h5"), "copy.tar.gz: ", message)
+    assert "Aborted" not in line and "see " in line
+    assert not (tmp_path / "o.h5").exists()
+    assert "# stopped: " in (tmp_path / "o.h5.report.txt").read_text()  # the report, in this case too
+
+
+# ----------------------------------------------------------------------------- 6 split files
+
+def numpy_folder(path, good=4, bad_first=False):
+    path.mkdir()
+    if bad_first:
+        (path / "a0.npy").write_bytes(b"not numpy")
+    for i in range(1, good + 1):
+        np.save(path / f"a{i}.npy", np.random.default_rng(i).normal(size=(1, 10, 25, 3)))
+    return path
+
+
+def test_a_split_file_naming_no_sample_is_refused(tmp_path):
+    src = numpy_folder(tmp_path / "np")
+    (tmp_path / "split.json").write_text(json.dumps({"train": ["nope1", "nope2"], "test": ["a1"]}))
+    one_line_error(run("preprocess", "numpy", src, tmp_path / "o.h5", "--split-file", tmp_path / "split.json"),
+                   "split.json: split 'train' names 2 sample(s), none of them in the data")
+    assert not (tmp_path / "o.h5").exists()
+
+
+def test_split_file_names_that_match_no_sample_are_reported(tmp_path):
+    src = numpy_folder(tmp_path / "np")
+    (tmp_path / "split.json").write_text(json.dumps({"train": ["nope1", "a2"], "test": ["a1"]}))
+    assert run("preprocess", "numpy", src, tmp_path / "o.h5", "--split-file", tmp_path / "split.json").exit_code == 0
+    assert "1 of its 2 names match no sample written: nope1" in (tmp_path / "o.h5.report.txt").read_text()
+
+
+def test_training_on_an_empty_split_names_it(tmp_path):
+    import h5py
+
+    data = tmp_path / "s.h5"
+    write_synthetic(data, "ntu25", samples=12, classes=3, channels=3, seed=0)
+    with h5py.File(data, "a") as f:  # an empty split, as older versions stored for unknown names
+        f["split"].create_dataset("empty", data=np.zeros(0, np.int64))
+    one_line_error(run("pretrain", data, "--out", tmp_path / "run", *TINY, "--split", "empty"),
+                   "split 'empty' holds no sample to train on")
+
+
+def test_no_labelled_sample_says_the_whole_file(tmp_path):
+    src = numpy_folder(tmp_path / "np")
+    assert run("preprocess", "numpy", src, tmp_path / "o.h5").exit_code == 0  # no labels at all
+    one_line_error(run("finetune", tmp_path / "o.h5", "--out", tmp_path / "run", "--init", "none", *TINY),
+                   "the whole file (no split given) has no labelled sample")
+
+
+# ----------------------------------------------------------------------------- 7 reports
+
+def test_a_failed_run_keeps_the_good_datasets_report(tmp_path):
+    src = numpy_folder(tmp_path / "np")
+    out = tmp_path / "o.h5"
+    assert run("preprocess", "numpy", src, out).exit_code == 0
+    good = (tmp_path / "o.h5.report.txt").read_text()
+    (tmp_path / "np" / "a0.npy").write_bytes(b"broken")
+    line = one_line_error(run("preprocess", "numpy", src, out, "--strict"), "a0.npy", "o.h5.failed.report.txt")
+    assert (tmp_path / "o.h5.report.txt").read_text() == good and out.exists()
+    failed = (tmp_path / "o.h5.failed.report.txt").read_text()
+    assert "# stopped: " in failed and "a0.npy" in failed, (line, failed)
+
+
+def test_a_bad_first_file_is_skipped_like_any_bad_file(tmp_path):
+    src = numpy_folder(tmp_path / "np", bad_first=True)
+    result = run("preprocess", "numpy", src, tmp_path / "o.h5")
+    assert result.exit_code == 0 and "wrote 4 samples" in result.output, result.output
+    assert "a0.npy" in (tmp_path / "o.h5.report.txt").read_text()
+
+
+def test_no_3d_hint_for_2d_data(tmp_path):
+    from tests.conftest import shared_file
+
+    src = shared_file("kinetics_samples", "kinetics_val")
+    result = run("preprocess", "kinetics", src, tmp_path / "k.h5")
+    assert result.exit_code == 0 and "3D alignment" not in result.output, result.output
+    assert "3D alignment" not in (tmp_path / "k.h5.report.txt").read_text()
+
+
+# ----------------------------------------------------------------------------- values and devices
+
+@pytest.mark.parametrize("args", [
+    ["synth", "x.h5", "--seed", "-1"],
+    ["pretrain", "DATA", "--out", "run", "--seed", "-5"],
+    ["pretrain", "DATA", "--out", "run", "--seed", "99999999999999999999"],
+    ["evaluate", "run", "DATA", "--seed", "-1"],
+])
+def test_a_seed_out_of_range_is_a_usage_error(data, tmp_path, args):
+    result = run(*[str(data) if a == "DATA" else str(tmp_path / a) if a in ("x.h5", "run") else a for a in args])
+    assert result.exit_code == 2 and "'--seed'" in result.output and "Traceback" not in result.output, result.output
+
+
+def test_a_seed_out_of_range_in_a_config_file(data, tmp_path):
+    (tmp_path / "c.toml").write_text("seed = -5\n")
+    one_line_error(run("pretrain", data, "--out", tmp_path / "run", "--config", tmp_path / "c.toml"),
+                   "c.toml: seed must be in [0, 4294967295], got -5")
+
+
+@pytest.mark.parametrize("device", ["mps", "xpu", "meta"])
+def test_a_device_this_torch_cannot_use(data, tmp_path, device):
+    import torch
+
+    if device == "mps" and torch.backends.mps.is_available():
+        pytest.skip("this machine has MPS")
+    one_line_error(run("pretrain", data, "--out", tmp_path / "run", *TINY[:-2], "--device", device),
+                   f"device {device!r}")
+    assert not (tmp_path / "run").exists()
+
+
+def test_unset_features_come_from_the_pretraining_run(data, tmp_path):
+    pre = tmp_path / "pre"
+    assert run("pretrain", data, "--out", pre, *TINY, "--set", 'features=["position","motion"]').exit_code == 0
+    result = run("finetune", data, "--out", tmp_path / "ft", "--pretrained", pre, "--train-split", "train", *TINY)
+    assert result.exit_code == 0, result.output
+    assert 'features = ["position", "motion"]' in (tmp_path / "ft" / "config.toml").read_text()

@@ -5,8 +5,9 @@ write one HDF5 file and a report of what could not be read.
 process or a pool of reader processes): load (joints mapped by name if asked) -> labels
 (:mod:`skelgraph.data.labels`: the class, or one sample per labelled segment) ->
 :func:`~skelgraph.data.preprocess.preprocess_sequence` -> cut to ``max_frames``. Items that fail
-are skipped and listed with the reason in ``OUT.report.txt`` (written in every case, also when
-nothing could be read), or stop the run with ``strict``.
+are skipped and listed with the reason in ``OUT.report.txt`` (written in every case: also when
+nothing could be read, the source is damaged or ``strict`` stops the run; a failed run never
+replaces the report of a good ``OUT`` from an earlier run: it writes ``OUT.failed.report.txt``).
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from skelgraph.data.files import atomic_write_text
 from skelgraph.data.h5 import write_h5
 from skelgraph.data.labels import LabelTable, apply_labels, labels_from_names, read_label_file
 from skelgraph.data.preprocess import preprocess_sequence
@@ -79,6 +81,7 @@ class PreprocessReport:
     unlabelled: int = 0
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
+    error: str | None = None  # why a failed run stopped (then nothing was written)
 
 
 def _load_one(item: Any, load: Callable[[Any], SkeletonSequence], item_name: Callable[[Any], str],
@@ -144,6 +147,42 @@ def preprocess_to_h5(kind: str, src: str | Path, out: str | Path, *, layout: str
             message names the first failures).
     """
     src, out = Path(src), Path(out)
+    report = PreprocessReport(out=out, report_path=report_path(out), written=0)
+    try:
+        _preprocess(kind, src, out, report, layout, read, options, progress, command)
+    except SkeletonError as err:  # the report is written in every case, and only beside its own output
+        report.report_path = report_path(out, failed=True)
+        report.error = str(err)
+        try:
+            write_report(report, kind, src)
+        except OSError:  # where OUT cannot go, its report cannot either: the first error is the one to tell
+            raise SkeletonError(str(err)) from None
+        raise SkeletonError(f"{err}; see {report.report_path}") from None
+    earlier_failure = report_path(out, failed=True)
+    if earlier_failure != report.report_path and _written_by_us(earlier_failure):
+        earlier_failure.unlink()  # an earlier failed run's report, now out of date
+    return report
+
+
+def report_path(out: Path, failed: bool = False) -> Path:
+    r"""Where the report of a run into ``out`` goes: ``OUT.report.txt``; for a failed run, the
+    same unless ``out`` exists (a good dataset from an earlier run, whose report it would replace):
+    then ``OUT.failed.report.txt``."""
+    if failed and out.exists():
+        return out.with_name(out.name + ".failed.report.txt")
+    return out.with_name(out.name + ".report.txt")
+
+
+def _written_by_us(path: Path) -> bool:
+    try:
+        with path.open() as f:
+            return f.readline().startswith("# skelgraph preprocess ")
+    except OSError:
+        return False
+
+
+def _preprocess(kind: str, src: Path, out: Path, report: PreprocessReport, layout: Any, read: ReadOptions,
+                options: PreprocessOptions, progress: Any, command: str | None) -> None:
     start = time.perf_counter()
     source = open_source(kind, src, layout=layout, options=read)
     names = source.names()
@@ -152,22 +191,23 @@ def preprocess_to_h5(kind: str, src: str | Path, out: str | Path, *, layout: str
     labels = build_labels(source, [names[i] for i in keep], options)
     splits: Any = source.splits or STANDARD_SPLITS.get(kind)
     if options.split_file is not None:
-        splits = read_split_file(options.split_file)
+        splits = functools.partial(_checked_splits, read_split_file(options.split_file), options.split_file,
+                                   report)
     max_persons = options.max_persons or source.num_persons or (1 if kind in SINGLE_PERSON_KINDS else 2)
     steps = dict(max_persons=max_persons, drop_empty=options.drop_empty, center=options.center,
                  align=options.align)  # align_3d is a no-op without spine/shoulders or for 2D data
-    report = PreprocessReport(out=out, report_path=out.with_name(out.name + ".report.txt"), written=0,
-                              excluded=len(source.items) - len(items))
+    report.excluded = len(source.items) - len(items)
     if labels is not None:
         report.notes += _label_notes(labels, [names[i] for i in keep])
     align = options.align
-    if align and (source.layout.spine is None or source.layout.shoulders is None):
-        align = False  # recorded as not done: nothing to align to
-        report.notes.append(f"3D alignment skipped: layout {source.layout.name!r} has no spine/shoulders (add "
-                            f"spine = [bottom, top] and shoulders = [left, right] to a layout .toml)")
+    no_frame = align and (source.layout.spine is None or source.layout.shoulders is None)
+    if no_frame:
+        align = False  # recorded as not done: nothing to align to (said once the data is known to be 3-D)
     if source.mapped and source.mapped["dropped"]:
         report.notes.append(f"joints left out (no match in {source.mapped['to']}): "
                             f"{', '.join(source.mapped['dropped'])}")
+
+    seen_channels: list[int] = []
 
     def good_samples() -> Iterator[SkeletonSequence]:
         load = functools.partial(_load_one, load=source.load, item_name=source.item_name, layout=source.layout,
@@ -184,15 +224,20 @@ def preprocess_to_h5(kind: str, src: str | Path, out: str | Path, *, layout: str
                 for name, result in pieces:
                     if isinstance(result, str):
                         if options.strict:
+                            report.failures.append((name, result))  # in the report too
                             raise SkeletonError(result if result.startswith(name) else f"{name}: {result}")
                         report.failures.append((name, result))
                         continue
                     if result.label < 0 and labels is not None:
                         report.unlabelled += 1
-                    if provenance["align"] and result.keypoint.shape[-1] != 3:  # written by write_h5 at the end
-                        provenance["align"] = False
-                        report.notes.append(f"3D alignment skipped: the data has {result.keypoint.shape[-1]} "
-                                            f"channels, not 3")
+                    if not seen_channels:  # 3-D alignment concerns 3-D data only: no hint for 2-D data
+                        seen_channels.append(result.keypoint.shape[-1])
+                        if result.keypoint.shape[-1] != 3:
+                            provenance["align"] = False  # written by write_h5 at the end
+                        elif no_frame:
+                            report.notes.append(
+                                f"3D alignment skipped: layout {source.layout.name!r} has no spine/shoulders (add "
+                                f"spine = [bottom, top] and shoulders = [left, right] to a layout .toml)")
                     yield result
 
     provenance = dict(
@@ -207,17 +252,35 @@ def preprocess_to_h5(kind: str, src: str | Path, out: str | Path, *, layout: str
                                   class_names=list(labels.class_names) if labels is not None else source.class_names,
                                   splits=splits, provenance=provenance, decimals=options.decimals)
     except SkeletonError as err:
+        report.seconds = time.perf_counter() - start
         if report.written == 0 and report.failures and "no samples to write" in str(err):
-            report.seconds = time.perf_counter() - start
-            write_report(report, kind, src)
             shown = "; ".join(f"{item_stem(n)}: {r.removeprefix(n + ': ')}"
                               for n, r in report.failures[:NUM_FAILURES_SHOWN])
-            raise SkeletonError(f"{out}: no sample could be read ({len(report.failures)} failed; first: {shown}); "
-                                f"see {report.report_path}") from None
+            raise SkeletonError(f"{out}: no sample could be read ({len(report.failures)} failed; "
+                                f"first: {shown})") from None
         raise
     report.seconds = time.perf_counter() - start
     write_report(report, kind, src)
-    return report
+
+
+def _checked_splits(splits: dict[str, list[str]], split_file: Path, report: PreprocessReport,
+                    samples: list[tuple[str, Any]]) -> dict[str, list[str]]:
+    r"""A user's splits against the samples written: a split that names none of them is an
+    error (a split file for another dataset, or names spelled otherwise); names that match no
+    sample are listed in the report."""
+    names = {name for name, _ in samples}
+    for split, members in splits.items():
+        missing = [n for n in members if n not in names]
+        if len(missing) == len(members):
+            shown = ", ".join(missing[:3]) + (", ..." if len(missing) > 3 else "")
+            example = next(iter(sorted(names)), "none")
+            raise SkeletonError(f"{split_file}: split {split!r} names {len(members)} sample(s), none of them in "
+                                f"the data ({shown}; the data's names look like {example!r})")
+        if missing:
+            shown = ", ".join(missing[:5]) + (", ..." if len(missing) > 5 else "")
+            report.notes.append(f"split {split!r} of {split_file}: {len(missing)} of its {len(members)} names match "
+                                f"no sample written: {shown}")
+    return splits
 
 
 def _label_notes(labels: LabelTable, names: list[str]) -> list[str]:
@@ -231,9 +294,12 @@ def _label_notes(labels: LabelTable, names: list[str]) -> list[str]:
 
 
 def write_report(report: PreprocessReport, kind: str, src: Path) -> None:
-    r"""``OUT.report.txt``: a summary line, one ``name<TAB>reason`` line per failure, ``#`` notes."""
+    r"""``OUT.report.txt``: a summary line, one ``name<TAB>reason`` line per failure, ``#`` notes;
+    for a failed run, a ``# error:`` line with why it stopped."""
     lines = [f"# skelgraph preprocess {kind} {src}: {report.written} written, {len(report.failures)} failed, "
              f"{report.excluded} excluded, {report.unlabelled} unlabelled, {report.seconds:.1f} s"]
+    if report.error is not None:
+        lines.append(f"# stopped: {report.error}")
     lines += [f"{name}\t{reason.removeprefix(name + ': ')}" for name, reason in report.failures]
     lines += [f"# {note}" for note in report.notes]
-    report.report_path.write_text("\n".join(lines) + "\n")
+    atomic_write_text(report.report_path, "\n".join(lines) + "\n")

@@ -334,13 +334,27 @@ def _open_nwucla(src: Path, layout: Any) -> Source:
                   read_nwucla_json, _path_name, class_names=names)
 
 
+FIRST_TRIES = 50  # files tried for the layout before the source is declared unreadable
+
+
+def _first_readable(src: Path, files: list[Path], read: Callable[[Path], Any], what: str) -> Any:
+    r"""``read`` of the first file that can be read (bad files are skipped, as every bad file is:
+    the run lists them in its report); an error only when none of the first :data:`FIRST_TRIES` can."""
+    first_error = None
+    for path in files[:FIRST_TRIES]:
+        try:
+            return read(path)
+        except SkeletonError as err:
+            first_error = first_error or err
+    tried = len(files[:FIRST_TRIES])
+    raise SourceError(f"{src}: cannot {what}: none of the {'first ' if tried < len(files) else ''}{tried} file(s) "
+                      f"could be read (first: {first_error})")
+
+
 def _open_bvh(src: Path, layout: Any) -> Source:
     files = _files(src, "*.bvh")
     if layout is None and files:
-        try:
-            layout = read_bvh_layout(files[0])
-        except SkeletonError as err:
-            raise SourceError(f"cannot build a layout from the first file: {err}") from None
+        layout = _first_readable(src, files, read_bvh_layout, "build a layout")
     return Source("bvh", _layout(layout, None, None, src) if files else get_layout("ntu25"), files, read_bvh,
                   _path_name)
 
@@ -355,10 +369,7 @@ def _open_numpy(src: Path, layout: Any, num_joints: int | None = None) -> Source
     resolved = None
     if files:
         if layout is None:
-            try:
-                num_joints = read_numpy(files[0]).keypoint.shape[2]
-            except SkeletonError as err:
-                raise SourceError(f"cannot infer the layout from the first file: {err}") from None
+            num_joints = _first_readable(src, files, lambda f: read_numpy(f).keypoint.shape[2], "infer the layout")
             resolved = _layout(None, None, num_joints, src)
         else:
             resolved = get_layout(layout)
@@ -380,10 +391,8 @@ def _open_table(src: Path, layout: Any, fmt: TableFormat, stored_names: tuple[st
     fmt = replace(fmt, joint_names=stored_names)
     header_names = None
     if files:
-        try:
-            header_names = read_table(files[0], fmt).meta.get("joints")
-        except SkeletonError as err:
-            raise SourceError(f"cannot read the first file: {err}") from None
+        header_names = _first_readable(src, files, lambda f: read_table(f, fmt).meta.get("joints"),
+                                       "read the joint names")
     return Source("table", get_layout(layout) if layout is not None else None, files, partial(_load_table, fmt),
                   _path_name, joint_names=tuple(header_names) if header_names else None)
 

@@ -42,6 +42,14 @@ def resolve_device(name: str) -> torch.device:
                           f"or cpu)")
     if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
         raise DeviceError(f"device {name!r}: only {torch.cuda.device_count()} CUDA device(s) here")
+    if device.type == "meta":
+        raise DeviceError(f"device {name!r} holds no data (shapes only): use auto, cpu or cuda")
+    if device.type not in ("cpu", "cuda"):
+        try:  # another back end (mps, xpu, ...): usable only where this build of torch has it and it is present
+            torch.empty(1, device=device)
+        except Exception:  # noqa: BLE001 -- each back end fails its own way (RuntimeError, AssertionError, ...)
+            raise DeviceError(f"device {name!r}: this build of torch ({torch.__version__}) cannot use it here "
+                              f"(use auto, cpu or cuda)") from None
     return device
 
 
@@ -188,6 +196,31 @@ def optimizer_step(loss: torch.Tensor, optimizer: torch.optim.Optimizer, scaler:
 
 class RunDirError(ValueError):
     """A run directory that cannot be used as asked (the message says why)."""
+
+
+def describe_split(split: str | tuple[str, ...] | list[str] | None) -> str:
+    """How a message names the samples a run uses.
+
+    Example:
+        >>> describe_split(None), describe_split("train"), describe_split(("a", "b"))
+        ('the whole file (no split given)', "split 'train'", "splits 'a' + 'b'")
+    """
+    if split is None:
+        return "the whole file (no split given)"
+    if isinstance(split, str):
+        return f"split {split!r}"
+    return "splits " + " + ".join(map(repr, split))
+
+
+def check_not_empty(dataset: Any, data_path: Any, split: Any, what: str = "sample") -> None:
+    """Refuses to train on no sample (a split stored empty, e.g. by a split file naming none of the samples).
+
+    Raises:
+        RunDirError: naming the file and the split.
+    """
+    if len(dataset) == 0:
+        raise RunDirError(f"{data_path}: {describe_split(split)} holds no {what} to train on (`skelgraph info "
+                          f"{data_path}` lists the splits and their sizes)")
 
 
 class CheckpointError(RunDirError):

@@ -155,6 +155,8 @@ def _at_least(low: float) -> tuple[str, Callable[[Any], bool]]:
     return (f">= {low:g}", lambda v: v >= low)
 
 
+#: Seeds go to Python's, NumPy's (at most 2**32 - 1) and torch's generators.
+MAX_SEED = 2**32 - 1
 _POSITIVE = ("> 0", lambda v: v > 0)
 _FRACTION = ("in [0, 1)", lambda v: 0 <= v < 1)
 
@@ -173,6 +175,7 @@ VALUE_RULES: dict[str, tuple[str, Callable[[Any], bool]]] = {
     "contrast_crop": ("in (0, 1]", lambda v: 0 < v <= 1),
     "temporal_kernel": ("0 (none) or an odd number of frames", lambda v: v == 0 or (v > 0 and v % 2 == 1)),
     "lr_steps": ("a list of epochs >= 0", lambda v: all(step >= 0 for step in v)),
+    "seed": (f"in [0, {MAX_SEED}]", lambda v: 0 <= v <= MAX_SEED),
 }
 
 

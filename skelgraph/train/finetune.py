@@ -48,8 +48,9 @@ from skelgraph.data.recipe import recipe_from_store
 from skelgraph.nn.encoder import ENCODER_PREFIXES
 from skelgraph.nn.strl import LinearProbe, LoadReport, STRLClassifier
 from skelgraph.train.common import (
-    DistInfo, MetricsLog, RunDirError, build_augment, cleanup_distributed, epoch_loader, lr_factor, make_run_dir,
-    prepare_run_dir, resolve_device, restore_training_state, scaled_lr, seed_everything, setup_distributed,
+    DistInfo, MetricsLog, RunDirError, build_augment, check_not_empty, cleanup_distributed, describe_split,
+    epoch_loader, lr_factor, make_run_dir, prepare_run_dir, resolve_device, restore_training_state, scaled_lr,
+    seed_everything, setup_distributed,
 )
 from skelgraph.train.checkpoints import CHECKPOINT, FINETUNE_KINDS, load_checkpoint, load_finetuning, load_pretraining
 from skelgraph.train.compat import check_data, check_features_data
@@ -173,12 +174,13 @@ def _finetune(config: FinetuneConfig, data_path: Path, out_dir: Path, pretrained
     if config.test_split is not None:
         test_set = SkeletonDataset(data_path, split=config.test_split, num_frames=config.num_frames,
                                    num_persons=config.num_persons)
+    check_not_empty(train_set, data_path, config.train_split)
     in_channels = train_set.store.num_channels
     num_classes = train_set.num_classes
     labels = train_set.labels
     subset = label_fraction_indices(labels, config.label_fraction, seed=config.seed)
     if len(subset) == 0:
-        raise RunDirError(f"{data_path}: split {config.train_split!r} has no labelled sample to train on")
+        raise RunDirError(f"{data_path}: {describe_split(config.train_split)} has no labelled sample to train on")
     if len(subset) < len(train_set):
         train_set = train_set.index_select(subset.tolist())
     pretrained_state = None

@@ -28,8 +28,9 @@ from skelgraph.data.files import atomic_write_text
 from skelgraph.data.recipe import recipe_from_store
 from skelgraph.nn.mae import SkeletonMAE
 from skelgraph.train.common import (
-    DistInfo, MetricsLog, build_augment, check_masking, cleanup_distributed, epoch_loader, lr_factor, make_run_dir,
-    prepare_run_dir, resolve_device, restore_training_state, scaled_lr, seed_everything, setup_distributed,
+    DistInfo, MetricsLog, build_augment, check_masking, check_not_empty, cleanup_distributed, epoch_loader, lr_factor,
+    make_run_dir, prepare_run_dir, resolve_device, restore_training_state, scaled_lr, seed_everything,
+    setup_distributed,
 )
 from skelgraph.train.checkpoints import CHECKPOINT, PRETRAIN_KIND, load_checkpoint, load_pretraining
 from skelgraph.train.compat import check_data, check_features_data
@@ -108,6 +109,7 @@ def _pretrain(config: PretrainConfig, data_path: Path, out_dir: Path, resume: bo
     seed_everything(config.seed)
     dataset = SkeletonDataset(data_path, split=config.split, num_frames=config.num_frames, train=True,
                               num_persons=config.num_persons)
+    check_not_empty(dataset, data_path, config.split)
     check_masking(dataset.layout, config.mask, config.num_parts, config.mask_ratio)
     check_features_data(config.features, dataset.store)
     in_channels = dataset.store.num_channels

@@ -130,7 +130,7 @@ RESUMABLE = ("epochs", "workers", "device", "checkpoint_every", "eval_every")
 
 
 def _saved_config(cls: type, state: dict[str, Any]) -> Any:
-    """The config a checkpoint was written with, as ``cls`` (:func:`~skelgraph.train.checkpoints.saved_config`)."""
+    """The config a checkpoint was written with, as ``cls`` (keys of older versions dropped)."""
     from skelgraph.train.checkpoints import saved_config
 
     return saved_config(state, cls)

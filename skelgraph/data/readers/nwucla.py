@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 import tarfile
+import zlib
 from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
@@ -90,26 +91,74 @@ def _open_archive(path: Path) -> tarfile.TarFile:
         raise SkeletonError(f"{path}: cannot open archive: {err}") from None
 
 
+#: What a damaged compressed archive raises while it is read (a bad CRC, a cut stream, a bad header).
+ARCHIVE_ERRORS = (tarfile.TarError, EOFError, OSError, zlib.error)
+
+
+def _archive_damage(path: Path, err: BaseException, members: int) -> SkeletonError:
+    reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+    if isinstance(err, EOFError):
+        reason = f"truncated: {reason}"
+    return SkeletonError(f"{path}: damaged archive, read {members} member(s) before the error ({reason}); "
+                         f"nothing was written (get a fresh copy; `gzip -t` checks one)")
+
+
 def list_nwucla_archive(path: str | Path) -> list[str]:
-    r"""Names of the ``.json`` members of an NW-UCLA archive, in archive order."""
+    r"""Names of the ``.json`` members of an NW-UCLA archive, in archive order.
+
+    The whole archive is read and checked first: tarfile stops quietly at a damaged header and
+    gzip checks its CRC only at the end, so a damaged copy would otherwise give a partial
+    dataset as if it were whole.
+
+    Raises:
+        SkeletonError: the archive cannot be opened, or is truncated or corrupt (naming how
+            many members were read).
+    """
     path = Path(path)
+    members: list[tarfile.TarInfo] = []
     with _open_archive(path) as tar:
-        return [m.name for m in tar.getmembers() if m.isfile() and m.name.endswith(".json")]
+        try:
+            for member in tar:
+                members.append(member)
+            # what follows the last member must be the end-of-archive zero blocks, read to the end
+            # (which makes gzip check its CRC and length); data there is a member tarfile skipped
+            while chunk := tar.fileobj.read(1 << 20):
+                if chunk.strip(b"\0"):
+                    raise tarfile.ReadError("a damaged member header (data after the last readable member)")
+        except ARCHIVE_ERRORS as err:
+            raise _archive_damage(path, err, len(members)) from None
+    return [m.name for m in members if m.isfile() and m.name.endswith(".json")]
 
 
 def iter_nwucla_archive(path: str | Path) -> Iterator[SkeletonSequence]:
     r"""Every ``.json`` member of an archive, streamed in one pass (nothing is extracted)."""
     path = Path(path)
     with _open_archive(path) as tar:
-        for member in tar:
+        read, members = 0, iter(tar)
+        while True:
+            try:  # only the archive's own reading: a bad member's JSON is that member's error
+                member = next(members, None)
+                raw = tar.extractfile(member).read() if member is not None and member.isfile() else b""
+            except ARCHIVE_ERRORS as err:
+                raise _archive_damage(path, err, read) from None
+            if member is None:
+                return
+            read += 1
             if member.isfile() and member.name.endswith(".json"):
-                yield parse_nwucla_json(tar.extractfile(member).read(), f"{path}:{member.name}")
+                yield parse_nwucla_json(raw, f"{path}:{member.name}")
 
 
 @lru_cache(maxsize=2)
 def _archive_members(path: str, mtime: float) -> dict[str, bytes]:
+    members: dict[str, bytes] = {}
     with _open_archive(Path(path)) as tar:
-        return {m.name: tar.extractfile(m).read() for m in tar if m.isfile() and m.name.endswith(".json")}
+        try:
+            for m in tar:
+                if m.isfile() and m.name.endswith(".json"):
+                    members[m.name] = tar.extractfile(m).read()
+        except ARCHIVE_ERRORS as err:
+            raise _archive_damage(Path(path), err, len(members)) from None
+    return members
 
 
 def read_nwucla_member(archive: str | Path, member: str) -> SkeletonSequence:
