@@ -625,6 +625,36 @@ def predict(run_dir: Path, sources: tuple[Path, ...], kind: str | None, top_k: i
         click.echo(format_table(predictions))
 
 
+# ----------------------------------------------------------------------------- embed
+
+@main.command(epilog=EXIT_CODES)
+@click.argument("run_dir", type=InputPath())
+@click.argument("data", type=InputPath(dir_okay=False))
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--split", default=None, help="Split to export (default: every sample of DATA).")
+@click.option("--batch-size", type=click.IntRange(1), default=64, show_default=True, help="Samples per batch.")
+@click.option("--device", default="auto", show_default=True, help="auto (CUDA when present), cpu or cuda.")
+@click.option("--workers", type=click.IntRange(0), default=0, show_default=True, help="DataLoader worker processes.")
+def embed(run_dir: Path, data: Path, out: Path, split: str | None, batch_size: int, device: str,
+          workers: int) -> None:
+    """Export the pooled features of every sample of DATA computed by RUN_DIR (a pre-training or
+    fine-tuning run) to OUT: .npz or .h5 by its suffix, with arrays features [N, D], name [N],
+    label [N] (-1 = unlabelled) and class_names, ready for scikit-learn or UMAP.
+
+    \b
+    Example:
+      skelgraph embed runs/ucla_mae ucla.h5 --split xview_test features.npz
+    """
+    from skelgraph.train.embed import embed as run_embed
+
+    with user_errors():
+        emb = run_embed(run_dir, data, split, out=out, batch_size=batch_size, device=device, workers=workers,
+                        progress=None)
+    click.echo(f"{len(emb.names)} samples x {emb.features.shape[1] if emb.features.ndim == 2 else 0} features "
+               f"({emb.kind})", err=True)
+    click.echo(str(out))
+
+
 # ----------------------------------------------------------------------------- bench
 
 @main.command(epilog=EXIT_CODES)
