@@ -527,8 +527,8 @@ def finetune(data: Path, config_path: Path | None, out: Path, pretrained: Path |
 @click.option("--segments", type=click.IntRange(1), default=1, show_default=True,
               help="With --protocol: pool encoder features over this many consecutive time segments "
                    "(concatenated in order; 1 = mean over all frames).")
-@click.option("--keep-joints", is_flag=True, help="With --protocol: keep every joint's pooled features (no mean "
-                                                   "over joints).")
+@click.option("--keep-joints", is_flag=True,
+              help="With --protocol: keep every joint's pooled features (no mean over joints).")
 @click.option("--probe-c", type=click.FloatRange(0, min_open=True), default=None,
               help="With --protocol linear: the logistic regression's C (default: chosen by 3-fold CV on the fit "
                    "split).")

@@ -217,7 +217,8 @@ def frozen_evaluate(data_path: str | Path, *, pretrained: str | Path | None = No
     frames = num_frames or cfg.get("num_frames", 64)
     fit_split = train_split if train_split is not None else cfg.get("split")
     if split is None or fit_split is None:
-        raise EvaluationError("frozen protocols need a split to fit on and one to score: pass --train-split and --split")
+        raise EvaluationError("frozen protocols need a split to fit on and one to score: "
+                              "pass --train-split and --split")
     if split == fit_split:
         raise EvaluationError(f"fitting and scoring on the same split {split!r} measures memory, not features")
     test_set = SkeletonDataset(data_path, split=split, num_frames=frames, num_persons=cfg.get("num_persons"))
