@@ -151,14 +151,14 @@ def group_mask(group: Tensor, num_groups: int | None = None, ratio: float | None
         keep = torch.ones(0, draws, dtype=torch.bool, device=group.device)
         return keep[:, 0] if num_frames is None else keep
     group = group - group.min()
-    span = int(group.max()) + 1
+    group_range = int(group.max()) + 1  # its own name: ``span`` is the frames per draw, used below
     if unit is None:
         key = group
     else:
         unit = torch.unique(unit, return_inverse=True)[1]  # 0..U-1
-        key = unit * span + group
+        key = unit * group_range + group
     uniq, inverse = torch.unique(key, return_inverse=True)  # sorted: groups ordered by unit
-    group_unit = uniq // span  # [G], ascending
+    group_unit = uniq // group_range  # [G], ascending
     count = torch.bincount(group_unit)  # groups per unit
     first = count.cumsum(0) - count
     if num_groups is not None:

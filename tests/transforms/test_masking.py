@@ -216,3 +216,15 @@ def test_reprs():
     assert repr(GroupMask(ratio=0.5, attr="fragment")) == "GroupMask(ratio=0.5, attr='fragment')"
     assert repr(MaskEdges("incident")) == "MaskEdges(ratio='incident')"
     assert repr(RandomJointMask(0.4)) == "RandomJointMask(mask_ratio=0.4, per_frame=False)"
+
+
+def test_group_mask_span_does_not_depend_on_the_number_of_groups():
+    # 5 groups, span 2 over 7 frames: draws at frames 0, 2, 4, 6 (the span once read the group count)
+    part = torch.arange(5).repeat_interleave(2)
+    keep = group_mask(part, num_groups=2, num_frames=7, span=2, generator=gen(0))
+    assert keep.shape == (10, 7)
+    for start in (0, 2, 4):
+        assert torch.equal(keep[:, start], keep[:, start + 1])
+    assert all(int((~keep[:, t]).sum()) == 4 for t in range(7))
+    draws = [keep[:, t] for t in (0, 2, 4, 6)]
+    assert not all(torch.equal(draws[0], d) for d in draws[1:])
