@@ -11,3 +11,12 @@ def predict(run, sequence_or_path, **kwargs):
     from skelgraph.train.predict import predict as _predict
 
     return _predict(run, sequence_or_path, **kwargs)
+
+
+def embed(run, data, split=None, **kwargs):
+    r"""Pooled features of every sample of ``split`` of the ``.h5`` file ``data``, computed by a
+    pre-training or fine-tuning run; ``out="features.npz"`` (or ``.h5``) also writes them. See
+    :func:`skelgraph.train.embed.embed`."""
+    from skelgraph.train.embed import embed as _embed
+
+    return _embed(run, data, split, **kwargs)

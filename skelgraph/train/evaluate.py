@@ -22,7 +22,7 @@ from torch import Tensor
 from torch.nn import Module
 from torch_geometric.loader import DataLoader
 
-from skelgraph.data.files import atomic_path, atomic_write_text, write_failure
+from skelgraph.data.files import atomic_path, atomic_write_text, check_output, write_failure
 from skelgraph.progress import progress_bar
 
 
@@ -215,7 +215,7 @@ def evaluate(run_dir: str | Path, data_path: str | Path, split: str | None = Non
     from skelgraph.train.subset import label_fraction_indices
 
     run_dir = Path(run_dir)
-    out_dir = Path(out) if out is not None else run_dir
+    out_dir = check_output(Path(out) if out is not None else run_dir, folder=True)  # before any work
     dev = resolve_device(device)
     show = progress  # None: a bar on a terminal, a line every few seconds in a log
     info: dict[str, Any] = {"data": str(data_path)}
