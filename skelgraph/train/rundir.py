@@ -23,7 +23,7 @@ from skelgraph.train.common import DistInfo, RunDirError, prepare_run_dir
 LOCK = ".lock"
 #: Files a run writes beside its checkpoint; a fresh run that fails before its first checkpoint
 #: removes those it created (nothing to resume from, and a next run would refuse to append to them).
-RUN_FILES = ("config.toml", "metrics.jsonl", "load_report.json", "preprocessing.json")
+RUN_FILES = ("config.toml", "metrics.jsonl", "load_report.json", "preprocessing.json", "best.pt")
 
 
 class RunDir(contextlib.AbstractContextManager):
