@@ -294,13 +294,44 @@ def synth(out: Path, layout_name: str, samples: int, classes: int, channels: str
 
 # ----------------------------------------------------------------------------- show
 
+def _image_path(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
+    """A picture's path whose suffix matplotlib can write, checked before any work (a usage
+    error, exit 2); without matplotlib the command says what to install when it draws."""
+    if value is None:
+        return value
+    _output_path(ctx, param, value)
+    try:
+        from skelgraph.viz import check_image_path
+
+        check_image_path(value)
+    except ImportError:
+        pass
+    except ValueError as err:
+        raise click.BadParameter(str(err)) from None
+    return value
+
+
+def _output_path(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
+    """An output file that can be written where asked (no file on the way to it, not a folder),
+    checked before any work: exit 1, one line, as for a missing input."""
+    if value is not None:
+        from skelgraph.data.files import WriteError, check_output
+
+        try:
+            check_output(value)
+        except WriteError as err:
+            raise click.ClickException(printable(str(err))) from None
+    return value
+
+
 @main.command(epilog=EXIT_CODES)
 @click.argument("file", type=InputPath(dir_okay=False))
 @click.argument("index", type=click.IntRange(0), default=0)
 @click.option("--mask", "mask_kind", type=click.Choice(["body-part", "random-joint", "none"]), default="body-part",
               show_default=True, help="Masking to draw (hidden joints red, masked bones dashed).")
 @click.option("--num-parts", default=2, show_default=True, type=click.IntRange(1), help="Parts hidden (body-part).")
-@click.option("--mask-ratio", default=0.4, show_default=True, type=float, help="Joints hidden (random-joint).")
+@click.option("--mask-ratio", default=0.4, show_default=True, type=click.FloatRange(0, 1, max_open=True),
+              help="Fraction of the joints hidden (random-joint).")
 @click.option("--checkpoint", type=InputPath(), default=None,
               help="Pre-training run dir (or checkpoint.pt): also draw its reconstruction of the hidden joints.")
 @click.option("--frames", default=4, show_default=True, type=click.IntRange(1),
@@ -308,8 +339,9 @@ def synth(out: Path, layout_name: str, samples: int, classes: int, channels: str
 @click.option("--num-frames", default=64, show_default=True, type=click.IntRange(1),
               help="Frames the sample is uniformly sampled to first (the model's T).")
 @click.option("--seed", default=0, show_default=True, type=SEED, help="Seed of the mask.")
-@click.option("--out", type=click.Path(path_type=Path), default=Path("skeleton.png"),
-              show_default=True, help="Output .png/.pdf/.svg (frames side by side) or .gif (animation).")
+@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), default=Path("skeleton.png"),
+              show_default=True, callback=_image_path,
+              help="Output .png/.pdf/.svg (frames side by side) or .gif (animation).")
 def show(file: Path, index: int, mask_kind: str, num_parts: int, mask_ratio: float, checkpoint: Path | None,
          frames: int, num_frames: int, seed: int, out: Path) -> None:
     """Draw sample INDEX of FILE with its mask and, with --checkpoint, the model's reconstruction.
@@ -330,6 +362,10 @@ def show(file: Path, index: int, mask_kind: str, num_parts: int, mask_ratio: flo
         if index >= len(dataset):
             raise click.ClickException(f"{file}: index {index} out of range (0..{len(dataset) - 1})")
         data = dataset[index]
+        if mask_kind != "none":  # the rule pre-training applies: a mask hiding every joint, or none, is refused
+            from skelgraph.train.common import check_masking
+
+            check_masking(dataset.layout, mask_kind, num_parts, mask_ratio)
         generator = torch.Generator().manual_seed(seed)
         if mask_kind == "body-part":
             data = BodyPartMask(num_parts, generator=generator)(data)
@@ -620,7 +656,7 @@ def embed(run_dir: Path, data: Path, out: Path, split: str | None, batch_size: i
 @main.command("plot", epilog=EXIT_CODES)
 @click.argument("runs", nargs=-1, required=True, type=InputPath())
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=Path("curves.png"),
-              show_default=True, help="The figure (.png, .pdf, .svg).")
+              show_default=True, callback=_image_path, help="The figure (.png, .pdf, .svg).")
 @click.option("--label", "labels", multiple=True,
               help="Legend name of each run, in order (repeat once per run; default: the run folders' names).")
 @click.option("--title", default=None, help="Figure title.")
@@ -637,7 +673,7 @@ def plot_command(runs: tuple[Path, ...], out: Path, labels: tuple[str, ...], tit
 
     with user_errors():
         try:
-            plot_curves(runs, out, labels=labels or None, title=title)
+            out = plot_curves(runs, out, labels=labels or None, title=title)
         except ImportError as err:
             raise click.ClickException(str(err)) from None
     click.echo(str(out))
@@ -672,10 +708,10 @@ def plot_command(runs: tuple[Path, ...], out: Path, labels: tuple[str, ...], tit
 @click.option("--no-memory", is_flag=True, help="Skip the peak-memory pass (one profiled step per row).")
 @click.option("--quick", is_flag=True,
               help="Batch 8, T 32, 3 repeats, 1 thread: under a minute on 2 busy CPU cores.")
-@click.option("--json", "json_path", type=click.Path(path_type=Path), default=None,
-              help="Also write every number as JSON here.")
-@click.option("--plot", "plot_path", type=click.Path(path_type=Path), default=None,
-              help="Also draw a bar chart (.png) of samples/s here (needs matplotlib).")
+@click.option("--json", "json_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              callback=_output_path, help="Also write every number as JSON here.")
+@click.option("--plot", "plot_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              callback=_image_path, help="Also draw a bar chart (.png) of samples/s here (needs matplotlib).")
 def bench(joints: str, persons: int, frames: int | None, width: int, batch: int | None, warmup: int | None,
           repeats: int | None, convs: tuple[str, ...], paths: tuple[str, ...], device: str, threads: int | None,
           data: Path | None,
@@ -711,14 +747,18 @@ def bench(joints: str, persons: int, frames: int | None, width: int, batch: int 
     except ValueError as err:  # e.g. --device cuda without CUDA
         raise click.ClickException(str(err)) from None
     click.echo(format_table(result))
-    if json_path is not None:
-        json_path.write_text(json.dumps(result.to_dict(), indent=1))
-        echo(f"wrote {json_path}")
-    if plot_path is not None:
-        try:
-            echo(f"wrote {plot(result, plot_path)}")
-        except ImportError as err:
-            raise click.ClickException(str(err)) from None
+    with user_errors():  # through the atomic writer: a failed write is one line, no partial file
+        from skelgraph.data.files import atomic_write_text
+
+        if json_path is not None:
+            json_path.parent.mkdir(parents=True, exist_ok=True)
+            echo(f"wrote {atomic_write_text(json_path, json.dumps(result.to_dict(), indent=1))}")
+        if plot_path is not None:
+            try:
+                plot_path.parent.mkdir(parents=True, exist_ok=True)
+                echo(f"wrote {plot(result, plot_path)}")
+            except ImportError as err:
+                raise click.ClickException(str(err)) from None
 
 
 # ----------------------------------------------------------------------------- demo

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from skelgraph.data.files import atomic_path
+from skelgraph.data.files import atomic_savefig
 
 METRICS = "metrics.jsonl"
 #: (panel title, y label, [(metric key, line style)]) of the figure's four panels.
@@ -69,7 +69,7 @@ def series(records: Sequence[dict[str, Any]], key: str) -> tuple[list[int], list
 def plot_curves(runs: Sequence[str | Path], out: str | Path, labels: Sequence[str] | None = None,
                 title: str | None = None) -> Path:
     r"""Draws the curves of ``runs`` (run directories or ``metrics.jsonl`` files) into ``out``
-    (``.png``, ``.pdf``, ``.svg``...); ``labels`` name the runs in the legend (default: their
+    (``.png``, ``.pdf``, ``.svg``...; no suffix: ``.png``); ``labels`` name the runs in the legend (default: their
     folder names). Returns ``out``.
 
     Raises:
@@ -114,10 +114,7 @@ def plot_curves(runs: Sequence[str | Path], out: str | Path, labels: Sequence[st
     if title:
         fig.suptitle(title)
     fig.tight_layout()
-    out = Path(out)
-    with atomic_path(out) as tmp:
-        fig.savefig(tmp, dpi=110, format=out.suffix.lstrip(".") or "png")
-    return out
+    return atomic_savefig(fig, out, dpi=110)
 
 
 def _run_name(run: str | Path) -> str:

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from skelgraph.data.files import atomic_path, atomic_savefig, check_output
 from skelgraph.graph.layouts import Layout, get_layout
 
 KEPT, HIDDEN, MASKED_BONE, RECON = "#1f5fa8", "#d62728", "#d62728", "#2ca02c"
@@ -78,7 +79,6 @@ def draw_skeleton(keypoint: Any, layout: Layout | str, frames: Sequence[int] | i
         ``out`` as a :class:`~pathlib.Path`.
     """
     try:
-        from matplotlib.animation import PillowWriter
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
         from matplotlib.lines import Line2D
@@ -149,23 +149,28 @@ def draw_skeleton(keypoint: Any, layout: Layout | str, frames: Sequence[int] | i
 
     if out.is_dir():
         raise IsADirectoryError(21, "is a directory; give a file name (.png, .pdf, .svg or .gif)", str(out))
+    check_output(out)  # no file on the way to it
     if not out.suffix:
         out = out.with_suffix(".png")  # what matplotlib would write anyway: say so in the returned path
+    check_image_path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     if animate:
-        fig = Figure(figsize=(4, 4.4))
-        FigureCanvasAgg(fig)
+        fig = Figure(figsize=(4, 4.4), dpi=80)
+        canvas = FigureCanvasAgg(fig)
         ax = fig.add_subplot(1, 1, 1)
-        writer = PillowWriter(fps=fps)
-        with writer.saving(fig, str(out), dpi=80):
-            for frame in frames:
-                ax.clear()
-                draw(ax, frame)
-                ax.legend(handles=legend, loc="lower center", bbox_to_anchor=(0.5, -0.12), ncol=len(legend),
-                          fontsize=7, frameon=False)
-                if title:
-                    fig.suptitle(title, fontsize=10)
-                writer.grab_frame()
+        images = []
+        for frame in frames:
+            ax.clear()
+            draw(ax, frame)
+            ax.legend(handles=legend, loc="lower center", bbox_to_anchor=(0.5, -0.12), ncol=len(legend),
+                      fontsize=7, frameon=False)
+            if title:
+                fig.suptitle(title, fontsize=10)
+            canvas.draw()
+            images.append(_frame_image(canvas))
+        with atomic_path(out) as tmp:  # frames are kept in memory: a failed write leaves no partial .gif
+            images[0].save(tmp, format="GIF", save_all=True, append_images=images[1:], duration=int(1000 / fps),
+                           loop=0)
         return out
     aspect = float((high - low)[0] + 2 * pad) / float((high - low)[1] + 2 * pad)  # panel width / height
     fig = Figure(figsize=(max(2.6, len(frames) * 3.0 * min(max(aspect, 0.5), 1.5) + 0.4), 3.6))
@@ -177,5 +182,29 @@ def draw_skeleton(keypoint: Any, layout: Layout | str, frames: Sequence[int] | i
     if title:
         fig.suptitle(title, fontsize=10)
     fig.subplots_adjust(bottom=0.12, top=0.86 if title else 0.9, wspace=0.05)
-    fig.savefig(out, dpi=110)
-    return out
+    return atomic_savefig(fig, out, dpi=110)
+
+
+def image_formats() -> tuple[str, ...]:
+    """File suffixes :func:`draw_skeleton` can write (matplotlib's, with ``gif`` animated)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    return tuple(sorted(set(FigureCanvasAgg.get_supported_filetypes()) | {"gif"}))
+
+
+def check_image_path(path: str | Path) -> None:
+    r"""Raises ``ValueError`` (one line) for a file suffix matplotlib cannot write, before
+    anything is drawn; no suffix means ``.png``."""
+    suffix = Path(path).suffix.lstrip(".").lower()
+    if suffix and suffix not in image_formats():
+        raise ValueError(f"{path}: cannot draw a .{suffix} file (formats: {', '.join(image_formats())})")
+
+
+def _frame_image(canvas: Any) -> Any:
+    """The canvas as a PIL image, RGB when opaque (what matplotlib's PillowWriter keeps: GIF
+    palettes come out better from RGB)."""
+    from PIL import Image
+
+    width, height = canvas.get_width_height()
+    image = Image.frombuffer("RGBA", (width, height), bytes(canvas.buffer_rgba()), "raw", "RGBA", 0, 1)
+    return image.convert("RGB") if image.getextrema()[3][0] == 255 else image

@@ -63,3 +63,8 @@ def test_cli_plot_wrong_label_count_is_one_line(tmp_path):
     result = CliRunner().invoke(main, ["plot", str(_run(tmp_path / "a")), "--label", "x", "--label", "y",
                                        "--out", str(tmp_path / "f.png")])
     assert result.exit_code == 1 and "one --label per run" in result.output and not (tmp_path / "f.png").exists()
+
+
+def test_cli_plot_refuses_an_unknown_picture_format_before_reading(tmp_path):
+    result = CliRunner().invoke(main, ["plot", str(_run(tmp_path / "a")), "--out", str(tmp_path / "f.xyz")])
+    assert result.exit_code == 2 and "cannot draw a .xyz file" in result.output

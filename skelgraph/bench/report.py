@@ -12,6 +12,7 @@ import numpy as np
 
 from skelgraph.bench.config import MODELS, MODES, NTU60_XSUB_TRAIN, BenchConfig
 from skelgraph.bench.timing import RatioSummary
+from skelgraph.data.files import atomic_savefig
 
 
 @dataclass
@@ -255,6 +256,4 @@ def plot(result: BenchResult, path: str | Path) -> Path:
     for ax in axes[len(panels):]:
         ax.set_visible(False)
     axes[0].legend(fontsize="small")
-    path = Path(path)
-    fig.savefig(path, dpi=100)
-    return path
+    return atomic_savefig(fig, path, dpi=100)  # a failed write leaves no partial picture

@@ -7,8 +7,8 @@ the temporary behind; :func:`remove_stale_temporaries` (called before each write
 whose process no longer runs on this machine.
 
 :func:`atomic_path` is the one writer every file goes through (:func:`atomic_write_text`,
-:func:`atomic_write_bytes` for small files; checkpoints, HDF5 files, plots use the path it
-yields): a failed write raises :class:`WriteError`, one line naming the file and the cause
+:func:`atomic_write_bytes` for small files, :func:`atomic_savefig` for plots; checkpoints and
+HDF5 files use the path it yields): a failed write raises :class:`WriteError`, one line naming the file and the cause
 (``No space left on device``), and removes its temporary.
 """
 from __future__ import annotations
@@ -67,6 +67,34 @@ class WriteError(OSError):
     r"""A file that could not be written (full disk, no permission, a vanished folder); the
     message names the target and the cause, and says that nothing was replaced. An
     :class:`OSError`, so code that catches those still does."""
+
+
+def check_output(path: str | Path, *, folder: bool = False) -> Path:
+    r"""Refuses, before any work is done, an output that cannot be written where it is asked for:
+    a folder on its way that is a file, a file where a folder is wanted, a folder where a file
+    is. Missing folders are fine (the writer makes them). Returns ``path``.
+
+    Raises:
+        WriteError: naming ``path`` and what is in the way.
+
+    Example:
+        >>> import tempfile
+        >>> blocker = Path(tempfile.mkdtemp()) / "notes.txt"
+        >>> _ = blocker.write_text("x")
+        >>> check_output(blocker / "plot.png")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        skelgraph.data.files.WriteError: .../plot.png: cannot write there, .../notes.txt is a file, not a folder
+    """
+    path = Path(path)
+    blocker = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
+    if blocker is not None:
+        raise WriteError(f"{path}: cannot write there, {blocker} is a file, not a folder")
+    if folder and path.exists() and not path.is_dir():
+        raise WriteError(f"{path}: is a file, not a folder; choose another output folder")
+    if not folder and path.is_dir():
+        raise WriteError(f"{path}: is a directory; give a file name")
+    return path
 
 
 def write_failure(path: Path, err: BaseException) -> WriteError:
@@ -194,3 +222,15 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
 def atomic_write_text(path: str | Path, text: str) -> Path:
     """:func:`atomic_write_bytes` of UTF-8 text."""
     return atomic_write_bytes(path, text.encode())
+
+
+def atomic_savefig(fig: Any, path: str | Path, **kwargs: Any) -> Path:
+    r"""Saves a matplotlib figure through :func:`atomic_path` (a failed write leaves no partial
+    or 0-byte picture and raises :class:`WriteError`); the suffix picks the format (none: ``.png``,
+    added to the returned path). ``kwargs`` go to ``fig.savefig`` (``dpi``...)."""
+    path = Path(path)
+    if not path.suffix:
+        path = path.with_suffix(".png")
+    with atomic_path(path) as tmp:  # the temporary's name has no image suffix: say the format
+        fig.savefig(tmp, format=path.suffix.lstrip(".").lower(), **kwargs)
+    return path

@@ -3,8 +3,9 @@
 Names load on first use (as in :mod:`skelgraph.graph`), so that the config and the CLI can read
 :data:`skelgraph.nn.conv.CONV_NAMES` without importing torch.
 """
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from skelgraph.nn._lazy import lazy_exports
 
 _EXPORTS = {
     **{name: "skelgraph.nn.conv" for name in (
@@ -30,11 +31,4 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time __getattr__ loads t
     )
 
 
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'skelgraph.nn' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_EXPORTS])
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())

@@ -15,7 +15,7 @@ from torch import Tensor
 from torch.nn import Linear, Module, ModuleList, Parameter, Sequential
 from torch_geometric.data import Data
 from torch_geometric.nn.inits import reset
-from torch_geometric.utils import scatter
+from torch_geometric.nn import global_mean_pool
 
 from skelgraph.nn.activation import FastPReLU as PReLU  # torch's PReLU, same weights, faster backward
 from skelgraph.nn.conv import make_conv
@@ -212,10 +212,7 @@ class SkeletonMAE(EncoderMixin, Module):
 
     def pooled(self, h: Tensor, data: Data) -> Tensor:
         r"""Encoder output ``[N, T, D]`` averaged over frames and nodes of each graph: ``[B, D]``."""
-        batch = getattr(data, "batch", None)
-        if batch is None:
-            return h.mean(dim=(0, 1)).unsqueeze(0)
-        return scatter(h.mean(dim=1), batch, dim=0, dim_size=data.num_graphs, reduce="mean")
+        return global_mean_pool(h.mean(dim=1), getattr(data, "batch", None), getattr(data, "num_graphs", 1))
 
     def forward(self, data: Data, adj: Tensor | None = None, other_view: Data | None = None) -> dict[str, Tensor]:
         r"""Masked reconstruction of one batch.

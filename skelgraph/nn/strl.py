@@ -25,6 +25,7 @@ from torch import Tensor
 from torch.nn import (BatchNorm1d, Conv1d, Dropout, Identity, LayerNorm, Linear, MaxPool1d, Module, ModuleList,
                       Parameter, ReLU, Sequential)
 from torch_geometric.data import Data
+from torch_geometric.nn import global_mean_pool
 from torch_geometric.nn.inits import reset
 from torch_geometric.utils import scatter
 
@@ -103,9 +104,7 @@ def global_pool(h: Tensor, batch: Tensor, num_graphs: int | None = None) -> Tens
     r"""Mean over frames, then over every node of each graph: ``[N, T, D]`` (or ``[N, D]``) ->
     ``[B, D]``. With the same ``V`` nodes per person this is the mean over persons of the mean
     over joints (CTR-GCN's convention; zero-padded persons count, as there)."""
-    if h.dim() == 3:
-        h = h.mean(dim=1)
-    return scatter(h, batch, dim=0, dim_size=num_graphs, reduce="mean")
+    return global_mean_pool(h.mean(dim=1) if h.dim() == 3 else h, batch, num_graphs)
 
 
 # ----------------------------------------------------------------------------- building blocks

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import torch
 import torch.distributed as dist
+from torch_geometric import seed_everything  # noqa: F401  (random, numpy, torch and CUDA; re-exported for train/)
 
 from skelgraph.data.files import atomic_write_bytes, atomic_write_text, write_failure
 from skelgraph.transforms.augment import spatial_augment
@@ -88,12 +89,6 @@ def setup_distributed(device: torch.device) -> tuple[DistInfo, torch.device]:
 def cleanup_distributed() -> None:
     if dist.is_available() and dist.is_initialized():
         dist.destroy_process_group()
-
-
-def seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
 
 
 def rng_state() -> dict[str, Any]:

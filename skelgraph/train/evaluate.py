@@ -22,7 +22,7 @@ from torch import Tensor
 from torch.nn import Module
 from torch_geometric.loader import DataLoader
 
-from skelgraph.data.files import atomic_path, atomic_write_text, write_failure
+from skelgraph.data.files import atomic_path, atomic_write_text, check_output, write_failure
 from skelgraph.progress import progress_bar
 
 
@@ -153,16 +153,16 @@ def plot_confusion(confusion: list[list[int]] | Tensor, class_names: list[str], 
                    title: str = "") -> Path:
     r"""Writes the row-normalised confusion matrix as a PNG (raises ``ImportError`` without
     matplotlib)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure  # no pyplot: the caller's global backend stays as it is
 
     counts = np.asarray(confusion, dtype=np.float64)
     rows = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
     k = len(counts)
     size = min(16.0, max(4.0, 0.35 * k + 2))
-    fig, ax = plt.subplots(figsize=(size, size))
+    fig = Figure(figsize=(size, size))
+    FigureCanvasAgg(fig)
+    ax = fig.subplots()
     image = ax.imshow(rows, vmin=0, vmax=1, cmap="Blues")
     fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label="fraction of the true class")
     if k <= 40:
@@ -178,11 +178,8 @@ def plot_confusion(confusion: list[list[int]] | Tensor, class_names: list[str], 
     ax.set_ylabel("true")
     ax.set_title(title, fontsize=9)
     fig.tight_layout()
-    try:
-        with atomic_path(path) as tmp:  # a full disk leaves no 0-byte picture, and says which file
-            fig.savefig(tmp, dpi=120, format=path.suffix.lstrip(".") or "png")
-    finally:
-        plt.close(fig)
+    with atomic_path(path) as tmp:  # a full disk leaves no 0-byte picture, and says which file
+        fig.savefig(tmp, dpi=120, format=path.suffix.lstrip(".") or "png")
     return path
 
 
@@ -218,7 +215,7 @@ def evaluate(run_dir: str | Path, data_path: str | Path, split: str | None = Non
     from skelgraph.train.subset import label_fraction_indices
 
     run_dir = Path(run_dir)
-    out_dir = Path(out) if out is not None else run_dir
+    out_dir = check_output(Path(out) if out is not None else run_dir, folder=True)  # before any work
     dev = resolve_device(device)
     show = progress  # None: a bar on a terminal, a line every few seconds in a log
     info: dict[str, Any] = {"data": str(data_path)}

@@ -50,20 +50,19 @@ from torch_geometric.loader import DataLoader
 
 from skelgraph.data.dataset import SkeletonDataset
 from skelgraph.data.files import atomic_write_text
-from skelgraph.data.recipe import recipe_from_store
 from skelgraph.nn.encoder import ENCODER_PREFIXES
 from skelgraph.nn.strl import LinearProbe, LoadReport, STRLClassifier
 from skelgraph.train.common import (
     DistInfo, MetricsLog, RunDirError, build_augment, check_not_empty, cleanup_distributed, describe_split,
-    epoch_loader, lr_factor, make_run_dir, prepare_run_dir, resolve_device, restore_training_state, scaled_lr,
+    epoch_loader, lr_factor, prepare_run_dir, resolve_device, restore_training_state, scaled_lr,
     seed_everything, setup_distributed,
 )
 from skelgraph.train.card import invocation, write_model_card
 from skelgraph.train.checkpoints import CHECKPOINT, FINETUNE_KINDS, load_checkpoint, load_finetuning, load_pretraining
 from skelgraph.train.compat import check_data, check_features_data
-from skelgraph.train.config import FinetuneConfig, config_to_toml
+from skelgraph.train.config import FinetuneConfig
 from skelgraph.train.loop import Selection, Step, autocast, run_epochs
-from skelgraph.train.rundir import RunDir, check_resume_config
+from skelgraph.train.rundir import RunDir, check_resume_config, write_run_files
 from skelgraph.train.subset import label_fraction_indices, validation_indices
 
 KINDS = FINETUNE_KINDS  # protocol -> the checkpoint's kind
@@ -231,14 +230,9 @@ def _finetune(config: FinetuneConfig, data_path: Path, out_dir: Path, pretrained
         start_epoch = restore_training_state(state, model, optimizer, scheduler, scaler)
         pretrained_source = state.get("pretrained")
         log.truncate_after(start_epoch)
-    recipe = recipe_from_store(train_set.store, num_frames=config.num_frames, num_persons=train_set.num_persons,
-                               features=config.features)  # how a new recording is preprocessed (predict)
+    recipe = write_run_files(out_dir, train_set, config, f"skelgraph finetune {data_path} (resolved config; "
+                             f"effective lr {lr:g}; pretrained {pretrained_source or 'none'})", write=dist_info.is_main)
     if dist_info.is_main:
-        make_run_dir(out_dir)
-        recipe.write(out_dir)
-        atomic_write_text(out_dir / "config.toml", config_to_toml(
-            config, f"skelgraph finetune {data_path} (resolved config; effective lr {lr:g}; "
-                    f"pretrained {pretrained_source or 'none'})"))
         if report is not None:
             atomic_write_text(out_dir / "load_report.json", json.dumps(report.to_dict(), indent=2) + "\n")
             print(str(report), file=sys.stderr)

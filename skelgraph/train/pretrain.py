@@ -26,20 +26,18 @@ from torch_geometric.loader import DataLoader
 from torch_geometric.transforms import BaseTransform, Compose
 
 from skelgraph.data.dataset import SkeletonDataset
-from skelgraph.data.files import atomic_write_text
-from skelgraph.data.recipe import recipe_from_store
 from skelgraph.nn.mae import SkeletonMAE
 from skelgraph.train.common import (
     DistInfo, MetricsLog, build_augment, check_masking, check_not_empty, cleanup_distributed, describe_split,
-    epoch_loader, lr_factor, make_run_dir, prepare_run_dir, resolve_device, restore_training_state, scaled_lr,
-    seed_everything, setup_distributed,
+    epoch_loader, lr_factor, prepare_run_dir, resolve_device, restore_training_state, scaled_lr, seed_everything,
+    setup_distributed,
 )
 from skelgraph.train.card import invocation, write_model_card
 from skelgraph.train.checkpoints import CHECKPOINT, PRETRAIN_KIND, load_checkpoint, load_pretraining
 from skelgraph.train.compat import check_data, check_features_data
-from skelgraph.train.config import PretrainConfig, config_to_toml
+from skelgraph.train.config import PretrainConfig
 from skelgraph.train.loop import Step, autocast, run_epochs
-from skelgraph.train.rundir import RunDir, check_resume_config
+from skelgraph.train.rundir import RunDir, check_resume_config, write_run_files
 from skelgraph.transforms.augment import spatial_augment
 from skelgraph.transforms.masking import BodyPartMask, RandomJointMask
 from skelgraph.transforms.sampling import RandomTemporalCrop
@@ -132,13 +130,8 @@ def _pretrain(config: PretrainConfig, data_path: Path, out_dir: Path, resume: bo
         check_data(state, dataset, data=data_path)
         start_epoch = restore_training_state(state, model, optimizer, scheduler, scaler)
         log.truncate_after(start_epoch)
-    recipe = recipe_from_store(dataset.store, num_frames=config.num_frames, num_persons=dataset.num_persons,
-                               features=config.features)  # how a new recording is preprocessed (embed)
-    if dist_info.is_main:
-        make_run_dir(out_dir)
-        recipe.write(out_dir)
-        atomic_write_text(out_dir / "config.toml", config_to_toml(
-            config, f"skelgraph pretrain {data_path} (resolved config; effective lr {lr:g})"))
+    recipe = write_run_files(out_dir, dataset, config, f"skelgraph pretrain {data_path} (resolved config; "
+                             f"effective lr {lr:g})", write=dist_info.is_main)
     train_model: torch.nn.Module = model
     if dist_info.enabled:
         train_model = DistributedDataParallel(

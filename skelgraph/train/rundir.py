@@ -18,7 +18,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from skelgraph.train.common import DistInfo, RunDirError, prepare_run_dir
+from skelgraph.data.files import atomic_write_text
+from skelgraph.train.common import DistInfo, RunDirError, make_run_dir, prepare_run_dir
+from skelgraph.train.config import config_to_toml
 
 LOCK = ".lock"
 #: Files a run writes beside its checkpoint; a fresh run that fails before its first checkpoint
@@ -191,3 +193,19 @@ def resume_config(cls: type, out_dir: str | Path, checkpoint: str, config_path: 
     import dataclasses
 
     return dataclasses.replace(run, **{k: getattr(asked, k) for k in keys if k in RESUMABLE})
+
+
+def write_run_files(out_dir: Path, dataset: Any, config: Any, comment: str, write: bool = True) -> Any:
+    r"""What a run records before its first epoch: the run directory, ``preprocessing.json`` (how
+    a new recording is preprocessed for ``predict``/``embed``: :func:`~skelgraph.data.recipe.recipe_from_store`
+    of ``dataset``) and the resolved ``config.toml`` headed by ``comment``; only with ``write``
+    (the main process). Returns the recipe (every process stores it in its checkpoints)."""
+    from skelgraph.data.recipe import recipe_from_store  # readers and preprocessing: only when a run starts
+
+    recipe = recipe_from_store(dataset.store, num_frames=config.num_frames, num_persons=dataset.num_persons,
+                               features=config.features)
+    if write:
+        make_run_dir(out_dir)
+        recipe.write(out_dir)
+        atomic_write_text(out_dir / "config.toml", config_to_toml(config, comment))
+    return recipe

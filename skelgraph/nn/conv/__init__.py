@@ -48,8 +48,9 @@ on first use, so the config and the CLI read the names without importing torch.
 """
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from skelgraph.nn._lazy import lazy_exports
 
 # The one table of convs: name (= module of this package) -> class. Torch-free on purpose.
 CONV_CLASSES: dict[str, str] = {
@@ -99,11 +100,4 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time __getattr__ loads t
     from skelgraph.nn.conv.stgcn import SkeletonSTGCNConv  # noqa: F401
 
 
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'skelgraph.nn.conv' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_EXPORTS])
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())
