@@ -560,13 +560,60 @@ def finetune(data: Path, config_path: Path | None, out: Path, pretrained: Path |
 @click.option("--workers", type=click.IntRange(0), default=0, show_default=True, help="DataLoader worker processes.")
 @click.option("--seed", type=SEED, default=0, show_default=True,
               help="Seed of the random encoder (--init none) and of the --label-fraction subset.")
+@click.option("--protocol", "protocols", multiple=True, type=click.Choice(["linear", "1nn", "knn"]),
+              help="Frozen-feature protocol (repeatable): linear = converged logistic regression on standardised "
+                   "features (C by CV on the fit split; needs scikit-learn), 1nn = nearest neighbour by cosine, "
+                   "knn = weighted k-NN (k from --knn, default 20). Each is run on the --pretrained encoder, a "
+                   "random encoder of its architecture and the raw input; writes frozen_metrics.json.")
+@click.option("--baselines/--no-baselines", default=True, show_default=True,
+              help="With --protocol: also the random-encoder and raw-input rows.")
+@click.option("--segments", type=click.IntRange(1), default=1, show_default=True,
+              help="With --protocol: pool encoder features over this many consecutive time segments "
+                   "(concatenated in order; 1 = mean over all frames).")
+@click.option("--keep-joints", is_flag=True,
+              help="With --protocol: keep every joint's pooled features (no mean over joints).")
+@click.option("--probe-c", type=click.FloatRange(0, min_open=True), default=None,
+              help="With --protocol linear: the logistic regression's C (default: chosen by 3-fold CV on the fit "
+                   "split).")
+@click.option("--frames", type=click.IntRange(1), default=None,
+              help="With --protocol: frames per sample (default: the pre-training run's).")
 def evaluate(run_dir: Path, data: Path, split: str | None, knn: int | None, train_split: str | None, majority: bool,
              label_fraction: float, pretrained: Path | None, init: str | None, out: Path | None, batch_size: int,
-             device: str, workers: int, seed: int) -> None:
+             device: str, workers: int, seed: int, protocols: tuple[str, ...], baselines: bool, segments: int,
+             keep_joints: bool, probe_c: float | None, frames: int | None) -> None:
     """Evaluate RUN_DIR (a `finetune` run) on DATA: top-1, top-5, per-class accuracy, confusion
-    matrix. Writes metrics.json and confusion.png; prints a short table."""
+    matrix. Writes metrics.json and confusion.png; prints a short table.
+
+    With --protocol, evaluate frozen features instead (RUN_DIR is then only where
+    frozen_metrics.json goes): every protocol on the pre-trained encoder, a random encoder of the
+    same architecture and the raw input, fitted on --train-split and scored on --split, e.g.
+
+    \b
+        skelgraph evaluate runs/frozen ucla.h5 --pretrained runs/pre --protocol linear \\
+            --protocol 1nn --train-split xview_train --split xview_test --segments 4
+    """
     from skelgraph.train.evaluate import evaluate as run_evaluate
 
+    if protocols:
+        from skelgraph.train.frozen import format_table, frozen_evaluate
+
+        if init is not None or majority:
+            raise click.UsageError("--init and --majority are not used with --protocol (the random encoder is a "
+                                   "baseline row; k-NN votes are weighted)")
+        if pretrained is None and not baselines:
+            raise click.UsageError("--no-baselines leaves nothing to evaluate without --pretrained")
+        sources = (["pretrained"] if pretrained is not None else []) + (["random", "raw"] if baselines else [])
+        with user_errors():
+            summary = frozen_evaluate(data, pretrained=pretrained, split=split, train_split=train_split,
+                                      protocols=protocols, sources=sources, segments=segments,
+                                      keep_joints=keep_joints, k=knn or 20, probe_c=probe_c,
+                                      label_fraction=label_fraction, num_frames=frames, out=out or run_dir,
+                                      batch_size=batch_size, device=device, workers=workers, seed=seed)
+        click.echo(f"fit {summary['fit_samples']} ({summary['train_split']}), score {summary['test_samples']} "
+                   f"({summary['split']}); top-1 %")
+        click.echo(format_table(summary))
+        click.echo(f"wrote {summary['metrics_path']}", err=True)
+        return
     with user_errors():
         metrics = run_evaluate(run_dir, data, split, out=out, knn=knn, pretrained=pretrained, init=init,
                                train_split=train_split, weighted=not majority, label_fraction=label_fraction,
