@@ -165,3 +165,50 @@ def test_predict_meets_its_checkpoint_through_the_one_check(finetuned, data, tmp
         change = {"layout": get_layout(change["layout"]).to_json()}
     (moved / "preprocessing.json").write_text(json.dumps(recipe | change))
     one_line_error(run("predict", moved, data, "--kind", "numpy"), "preprocessing.json", message)
+
+
+# ----------------------------------------------------------------------------- one reader of the user's text files
+
+@pytest.mark.parametrize("option, expected", [
+    ("--exclude-list", "a list of sample names"), ("--split-file", "a split file"), ("--joints", "joint names"),
+    ("--joint-map", "a joint map"), ("--layout", "a layout .toml"),
+])
+def test_a_binary_file_where_text_is_expected_is_one_line(tmp_path, option, expected):
+    import numpy as np
+
+    np.save(tmp_path / "a.npy", np.ones((1, 5, 25, 3)))
+    (tmp_path / "given.txt").write_bytes(bytes(range(256)) * 4)
+    one_line_error(run("preprocess", "numpy", tmp_path / "a.npy", tmp_path / "o.h5", option, tmp_path / "given.txt"),
+                   "given.txt: not a text file (binary content), expected " + expected)
+    assert not (tmp_path / "o.h5").exists()
+
+
+def test_a_binary_config_file_is_one_line(data, tmp_path):
+    (tmp_path / "c.toml").write_bytes(bytes(range(256)) * 4)
+    one_line_error(run("pretrain", data, "--out", tmp_path / "run", "--config", tmp_path / "c.toml"),
+                   "c.toml: not a text file (binary content), expected a config file")
+
+
+# ----------------------------------------------------------------------------- one validator: numbers are finite
+
+@pytest.mark.parametrize("args, message", [
+    (["--lr", "inf"], "command line: lr must be a finite number, got inf"),
+    (["--set", "mask_ratio=nan"], "command line: mask_ratio must be a finite number, got nan"),
+    (["--config", "CONFIG"], "c.toml: beta must be a finite number, got inf"),
+])
+def test_a_number_that_is_not_finite_is_refused(data, tmp_path, args, message):
+    (tmp_path / "c.toml").write_text("beta = inf\n")  # TOML has inf and nan
+    args = [tmp_path / "c.toml" if a == "CONFIG" else a for a in args]
+    one_line_error(run("pretrain", data, "--out", tmp_path / "run", *TINY, *args), message)
+    assert not (tmp_path / "run").exists()  # before: --lr inf trained to loss nan and exited 0
+
+
+@pytest.mark.parametrize("args", [
+    ["show", "DATA", "--mask", "random-joint", "--mask-ratio", "nan"],
+    ["finetune", "DATA", "--out", "run", "--label-fraction", "nan"],
+    ["evaluate", "run", "DATA", "--knn", "2", "--label-fraction", "nan"],
+])
+def test_nan_for_a_ranged_option_is_a_usage_error(data, tmp_path, args):
+    """nan passes click's FloatRange (every comparison with it is false): FiniteFloatRange refuses it."""
+    result = run(*[data if a == "DATA" else tmp_path / a if a == "run" else a for a in args])
+    assert result.exit_code == 2 and "is not a finite number" in result.output, result.output

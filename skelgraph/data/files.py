@@ -97,6 +97,33 @@ def check_output(path: str | Path, *, folder: bool = False) -> Path:
     return path
 
 
+def read_text_file(path: str | Path, what: str, error: type[Exception]) -> str:
+    r"""The text of a file a user names (a config, a split file, a list of names): ``error``
+    (the caller's class, so the command reports it as its own) naming the file and what it was
+    expected to be when it is missing, a folder, unreadable or not text.
+
+    Example:
+        >>> import tempfile
+        >>> path = Path(tempfile.mkdtemp()) / "c.toml"
+        >>> _ = path.write_bytes(b"\xff\xfe binary")
+        >>> read_text_file(path, "config file", ValueError)  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        ValueError: .../c.toml: not a text file (binary content), expected a config file
+    """
+    path = Path(path)
+    try:
+        return path.read_text()
+    except FileNotFoundError:
+        raise error(f"{path}: {what} not found") from None
+    except IsADirectoryError:
+        raise error(f"{path}: is a directory, expected a {what}") from None
+    except OSError as err:
+        raise error(f"{path}: cannot read {what} ({err.strerror})") from None
+    except UnicodeDecodeError:
+        raise error(f"{path}: not a text file (binary content), expected a {what}") from None
+
+
 def write_failure(path: Path, err: BaseException) -> WriteError:
     """The :class:`WriteError` for ``err`` raised while writing ``path`` (errno's text: what a
     user can act on, not a library's internals)."""

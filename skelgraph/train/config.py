@@ -8,6 +8,7 @@ directory (``config.toml``), which can be passed back with ``--config`` to repea
 from __future__ import annotations
 
 import dataclasses
+import math
 import tomllib
 import types
 import typing
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
+from skelgraph.data.files import read_text_file
 from skelgraph.nn.conv import CONV_NAMES  # torch-free: the names of the one table of convs
 
 
@@ -187,7 +189,8 @@ VALUE_RULES: dict[str, tuple[str, Callable[[Any], bool]]] = {
 
 
 def check_value(key: str, value: Any) -> None:
-    """Raises :class:`ConfigError` when ``value`` is outside :data:`VALUE_RULES` for ``key``.
+    """Raises :class:`ConfigError` when ``value`` is outside :data:`VALUE_RULES` for ``key``, or
+    a float that is not finite (``nan``, ``inf``: a run would train to ``nan`` and exit 0).
 
     Example:
         >>> check_value("lr", -0.1)
@@ -195,6 +198,8 @@ def check_value(key: str, value: Any) -> None:
         ...
         skelgraph.train.config.ConfigError: lr must be > 0, got -0.1
     """
+    if isinstance(value, float) and not math.isfinite(value):  # nan passes every comparison rule's "not"
+        raise ConfigError(f"{key} must be a finite number, got {value!r}")
     rule = VALUE_RULES.get(key)
     if rule is not None and value is not None and not rule[1](value):
         raise ConfigError(f"{key} must be {rule[0]}, got {value!r}")
@@ -260,9 +265,7 @@ def load_config(cls: type[C], path: str | Path | None, **overrides: Any) -> C:
         path = Path(path)
         source = str(path)
         try:
-            values = tomllib.loads(path.read_text())
-        except FileNotFoundError:
-            raise ConfigError(f"{path}: config file not found") from None
+            values = tomllib.loads(read_text_file(path, "config file", ConfigError))
         except tomllib.TOMLDecodeError as err:
             raise ConfigError(f"{path}: not valid TOML: {err}") from None
     config = make_config(cls, values, source)
