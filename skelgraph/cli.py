@@ -312,12 +312,26 @@ def synth(out: Path, layout_name: str, samples: int, classes: int, channels: str
 
 # ----------------------------------------------------------------------------- show
 
+def _writable(value: Path, ours: Any = None, what: str = "") -> None:
+    """An output file that can be written where asked (no file on the way, not a folder) and, with
+    ``ours``, replaces only a file of its own kind: checked before any work, exit 1, one line."""
+    from skelgraph.data.files import WriteError, check_output, check_replaceable
+
+    try:
+        check_output(value)
+        if ours is not None:
+            check_replaceable(value, ours, what)
+    except WriteError as err:
+        raise click.ClickException(printable(str(err))) from None
+
+
 def _image_path(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
-    """A picture's path whose suffix matplotlib can write, checked before any work (a usage
-    error, exit 2); without matplotlib the command says what to install when it draws."""
+    """A picture's path that can be written, in a format matplotlib writes (else a usage error,
+    exit 2), checked before any work; without matplotlib the command says what to install when
+    it draws."""
     if value is None:
         return value
-    _output_path(ctx, param, value)
+    _writable(value)
     try:
         from skelgraph.viz import check_image_path
 
@@ -329,16 +343,20 @@ def _image_path(ctx: click.Context, param: click.Parameter, value: Path | None) 
     return value
 
 
-def _output_path(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
-    """An output file that can be written where asked (no file on the way to it, not a folder),
-    checked before any work: exit 1, one line, as for a missing input."""
-    if value is not None:
-        from skelgraph.data.files import WriteError, check_output
+def _is_json(path: Path) -> bool:
+    import json
 
-        try:
-            check_output(value)
-        except WriteError as err:
-            raise click.ClickException(printable(str(err))) from None
+    try:
+        json.loads(path.read_text())
+        return True
+    except (OSError, ValueError):
+        return False
+
+
+def _json_path(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
+    """A JSON output: writable, and never over a file that is not JSON (a dataset, a checkpoint)."""
+    if value is not None:
+        _writable(value, _is_json, "a JSON file")
     return value
 
 
@@ -774,7 +792,7 @@ def plot_command(runs: tuple[Path, ...], out: Path, labels: tuple[str, ...], tit
 @click.option("--quick", is_flag=True,
               help="Batch 8, T 32, 3 repeats, 1 thread: under a minute on 2 busy CPU cores.")
 @click.option("--json", "json_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              callback=_output_path, help="Also write every number as JSON here.")
+              callback=_json_path, help="Also write every number as JSON here.")
 @click.option("--plot", "plot_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
               callback=_image_path, help="Also draw a bar chart (.png) of samples/s here (needs matplotlib).")
 def bench(joints: str, persons: int, frames: int | None, width: int, batch: int | None, warmup: int | None,

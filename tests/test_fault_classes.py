@@ -212,3 +212,71 @@ def test_nan_for_a_ranged_option_is_a_usage_error(data, tmp_path, args):
     """nan passes click's FloatRange (every comparison with it is false): FiniteFloatRange refuses it."""
     result = run(*[data if a == "DATA" else tmp_path / a if a == "run" else a for a in args])
     assert result.exit_code == 2 and "is not a finite number" in result.output, result.output
+
+
+# ----------------------------------------------------------------------------- nothing a user owns is replaced
+
+def test_synth_never_writes_over_a_users_file(tmp_path):
+    (tmp_path / "notes.txt").write_text("mine")
+    one_line_error(run("synth", tmp_path / "notes.txt", "--samples", "4"),
+                   "notes.txt: exists and is not a skelgraph dataset; nothing was replaced")
+    assert (tmp_path / "notes.txt").read_text() == "mine"
+
+
+def test_preprocess_never_writes_over_its_own_source(tmp_path):
+    import numpy as np
+
+    np.save(tmp_path / "a.npy", np.ones((1, 5, 25, 3)))
+    one_line_error(run("preprocess", "numpy", tmp_path / "a.npy", tmp_path / "a.npy"), "is not a skelgraph dataset")
+    assert np.load(tmp_path / "a.npy").shape == (1, 5, 25, 3)
+
+
+def test_a_dataset_is_replaced_by_a_new_one(data, tmp_path):
+    import shutil
+
+    shutil.copy(data, tmp_path / "s.h5")
+    assert run("synth", tmp_path / "s.h5", "--samples", "4").exit_code == 0
+    from skelgraph.data.h5 import H5Skeletons
+    assert len(H5Skeletons(tmp_path / "s.h5")) == 4
+
+
+def test_embed_never_writes_over_its_data(finetuned, data, tmp_path):
+    import shutil
+
+    shutil.copy(data, tmp_path / "s.h5")
+    before = (tmp_path / "s.h5").read_bytes()
+    one_line_error(run("embed", finetuned, tmp_path / "s.h5", tmp_path / "s.h5"), "s.h5: is also an input")
+    assert (tmp_path / "s.h5").read_bytes() == before
+
+
+def test_embed_never_writes_over_a_dataset_given_as_output(finetuned, data, tmp_path):
+    import shutil
+
+    shutil.copy(data, tmp_path / "other.h5")
+    one_line_error(run("embed", finetuned, data, tmp_path / "other.h5"), "other.h5: exists and is not an embeddings")
+
+
+def test_embed_replaces_its_own_earlier_output(finetuned, data, tmp_path):
+    for _ in range(2):
+        result = run("embed", finetuned, data, tmp_path / "e.h5")
+        assert result.exit_code == 0, result.output
+
+
+def test_embed_on_a_full_disk_leaves_no_file(finetuned, data, tmp_path, monkeypatch):
+    from skelgraph.data import files
+
+    def full(*args):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(files.os, "fsync", full)
+    one_line_error(run("embed", finetuned, data, tmp_path / "e.h5"), "e.h5: cannot write (No space left on device)")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_bench_json_never_writes_over_a_file_that_is_not_json(data, tmp_path):
+    import shutil
+
+    shutil.copy(data, tmp_path / "s.h5")
+    result = run("bench", "--quick", "--json", tmp_path / "s.h5")
+    one_line_error(result, "s.h5: exists and is not a JSON file; nothing was replaced")
+    assert "samples/s" not in result.output  # refused before measuring
