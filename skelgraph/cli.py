@@ -47,6 +47,7 @@ USER_ERRORS = (
     ("skelgraph.train.common", "DeviceError"), ("skelgraph.nn.strl", "PretrainedMismatchError"),
     ("skelgraph.train.evaluate", "EvaluationError"), ("skelgraph.data.files", "WriteError"),
     ("skelgraph.train.compat", "DataMismatchError"), ("skelgraph.train.demo", "DemoDirError"),
+    ("skelgraph.curves", "CurvesError"),
 )
 #: Every --seed: the range the config's rule allows (skelgraph.train.config.VALUE_RULES["seed"]).
 SEED = click.IntRange(0, MAX_SEED)
@@ -512,6 +513,12 @@ def finetune(data: Path, config_path: Path | None, out: Path, pretrained: Path |
     """Train an action classifier on DATA: STRL fine-tuning of a pre-trained encoder, a linear
     probe, or training from scratch (--init none).
 
+    eval_every (config) reports top-1/top-5 on the TEST split every N epochs and at the last:
+    for monitoring only, nothing is chosen on it. To choose a checkpoint, set a validation split,
+    e.g. --set val_split=0.1 (a class-balanced fraction carved from the training split) or
+    --set val_split=NAME (a split of DATA): it is evaluated at the same epochs and its best epoch
+    is kept as best.pt beside checkpoint.pt.
+
     Launch on several processes with `torchrun --nproc_per_node N -m skelgraph finetune ...`
     (DDP). Prints the run directory when done; evaluate it with `skelgraph evaluate`.
     """
@@ -553,13 +560,60 @@ def finetune(data: Path, config_path: Path | None, out: Path, pretrained: Path |
 @click.option("--workers", type=click.IntRange(0), default=0, show_default=True, help="DataLoader worker processes.")
 @click.option("--seed", type=SEED, default=0, show_default=True,
               help="Seed of the random encoder (--init none) and of the --label-fraction subset.")
+@click.option("--protocol", "protocols", multiple=True, type=click.Choice(["linear", "1nn", "knn"]),
+              help="Frozen-feature protocol (repeatable): linear = converged logistic regression on standardised "
+                   "features (C by CV on the fit split; needs scikit-learn), 1nn = nearest neighbour by cosine, "
+                   "knn = weighted k-NN (k from --knn, default 20). Each is run on the --pretrained encoder, a "
+                   "random encoder of its architecture and the raw input; writes frozen_metrics.json.")
+@click.option("--baselines/--no-baselines", default=True, show_default=True,
+              help="With --protocol: also the random-encoder and raw-input rows.")
+@click.option("--segments", type=click.IntRange(1), default=1, show_default=True,
+              help="With --protocol: pool encoder features over this many consecutive time segments "
+                   "(concatenated in order; 1 = mean over all frames).")
+@click.option("--keep-joints", is_flag=True,
+              help="With --protocol: keep every joint's pooled features (no mean over joints).")
+@click.option("--probe-c", type=click.FloatRange(0, min_open=True), default=None,
+              help="With --protocol linear: the logistic regression's C (default: chosen by 3-fold CV on the fit "
+                   "split).")
+@click.option("--frames", type=click.IntRange(1), default=None,
+              help="With --protocol: frames per sample (default: the pre-training run's).")
 def evaluate(run_dir: Path, data: Path, split: str | None, knn: int | None, train_split: str | None, majority: bool,
              label_fraction: float, pretrained: Path | None, init: str | None, out: Path | None, batch_size: int,
-             device: str, workers: int, seed: int) -> None:
+             device: str, workers: int, seed: int, protocols: tuple[str, ...], baselines: bool, segments: int,
+             keep_joints: bool, probe_c: float | None, frames: int | None) -> None:
     """Evaluate RUN_DIR (a `finetune` run) on DATA: top-1, top-5, per-class accuracy, confusion
-    matrix. Writes metrics.json and confusion.png; prints a short table."""
+    matrix. Writes metrics.json and confusion.png; prints a short table.
+
+    With --protocol, evaluate frozen features instead (RUN_DIR is then only where
+    frozen_metrics.json goes): every protocol on the pre-trained encoder, a random encoder of the
+    same architecture and the raw input, fitted on --train-split and scored on --split, e.g.
+
+    \b
+        skelgraph evaluate runs/frozen ucla.h5 --pretrained runs/pre --protocol linear \\
+            --protocol 1nn --train-split xview_train --split xview_test --segments 4
+    """
     from skelgraph.train.evaluate import evaluate as run_evaluate
 
+    if protocols:
+        from skelgraph.train.frozen import format_table, frozen_evaluate
+
+        if init is not None or majority:
+            raise click.UsageError("--init and --majority are not used with --protocol (the random encoder is a "
+                                   "baseline row; k-NN votes are weighted)")
+        if pretrained is None and not baselines:
+            raise click.UsageError("--no-baselines leaves nothing to evaluate without --pretrained")
+        sources = (["pretrained"] if pretrained is not None else []) + (["random", "raw"] if baselines else [])
+        with user_errors():
+            summary = frozen_evaluate(data, pretrained=pretrained, split=split, train_split=train_split,
+                                      protocols=protocols, sources=sources, segments=segments,
+                                      keep_joints=keep_joints, k=knn or 20, probe_c=probe_c,
+                                      label_fraction=label_fraction, num_frames=frames, out=out or run_dir,
+                                      batch_size=batch_size, device=device, workers=workers, seed=seed)
+        click.echo(f"fit {summary['fit_samples']} ({summary['train_split']}), score {summary['test_samples']} "
+                   f"({summary['split']}); top-1 %")
+        click.echo(format_table(summary))
+        click.echo(f"wrote {summary['metrics_path']}", err=True)
+        return
     with user_errors():
         metrics = run_evaluate(run_dir, data, split, out=out, knn=knn, pretrained=pretrained, init=init,
                                train_split=train_split, weighted=not majority, label_fraction=label_fraction,
@@ -641,6 +695,34 @@ def embed(run_dir: Path, data: Path, out: Path, split: str | None, batch_size: i
                         progress=None)
     click.echo(f"{len(emb.names)} samples x {emb.features.shape[1] if emb.features.ndim == 2 else 0} features "
                f"({emb.kind})", err=True)
+    click.echo(str(out))
+
+
+# ----------------------------------------------------------------------------- plot
+
+@main.command("plot", epilog=EXIT_CODES)
+@click.argument("runs", nargs=-1, required=True, type=InputPath())
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=Path("curves.png"),
+              show_default=True, callback=_image_path, help="The figure (.png, .pdf, .svg).")
+@click.option("--label", "labels", multiple=True,
+              help="Legend name of each run, in order (repeat once per run; default: the run folders' names).")
+@click.option("--title", default=None, help="Figure title.")
+def plot_command(runs: tuple[Path, ...], out: Path, labels: tuple[str, ...], title: str | None) -> None:
+    """Draw the training curves of RUNS (run directories or their metrics.jsonl) on one figure:
+    loss, learning rate, training accuracy and test (and validation) accuracy per epoch, one
+    colour per run (needs matplotlib).
+
+    \b
+    Example:
+      skelgraph plot runs/demo/finetune runs/demo/scratch --out curves.png
+    """
+    from skelgraph.curves import plot_curves
+
+    with user_errors():
+        try:
+            out = plot_curves(runs, out, labels=labels or None, title=title)
+        except ImportError as err:
+            raise click.ClickException(str(err)) from None
     click.echo(str(out))
 
 

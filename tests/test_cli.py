@@ -1,3 +1,5 @@
+import json
+
 import pytest
 from click.testing import CliRunner
 
@@ -96,9 +98,12 @@ def test_demo_runs_every_stage_and_prints_the_table(runner, tmp_path, monkeypatc
     out = tmp_path / "demo"
     result = runner.invoke(main, ["demo", "--out", str(out)])
     assert result.exit_code == 0, result.output
-    for row in ("fine-tuned from SkeletonMAE", "from scratch", "k-NN, pre-trained encoder", "k-NN, random encoder"):
+    for row in ("fine-tuned from SkeletonMAE", "from scratch", "k-NN, pre-trained encoder", "k-NN, random encoder",
+                "k-NN, raw input", "logistic regression, pre-trained encoder", "logistic regression, raw input"):
         assert row in result.output
     assert (out / "summary.json").exists() and (out / "finetune" / "confusion.png").exists()
+    assert set(json.loads((out / "frozen" / "frozen_metrics.json").read_text())["results"]) == {
+        "pretrained", "random", "raw"}
 
 
 def test_demo_refuses_to_replace_a_foreign_directory(runner, tmp_path):

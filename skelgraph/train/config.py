@@ -91,23 +91,29 @@ class PretrainConfig:
 @dataclass(frozen=True)
 class FinetuneConfig:
     r"""STRL fine-tuning / linear probe / training from scratch. Defaults are the paper's
-    (arXiv 2307.08476, Sec. 4.2); the encoder's width, depth and conv must match the
-    pre-training checkpoint when ``init = "pretrained"``."""
+    (arXiv 2307.08476, Sec. 4.2); the encoder's width, depth, conv, features and temporal kernel
+    are the pre-training checkpoint's when ``init = "pretrained"`` (unset: taken from it; set:
+    they must match it)."""
 
     # data
     train_split: str | None = None
-    test_split: str | None = None
+    test_split: str | None = None  # reported every eval_every epochs; never used to choose anything
+    # validation, evaluated every eval_every epochs; its best epoch is kept as best.pt beside checkpoint.pt:
+    # a split stored in the file (disjoint from the training split), or a fraction in (0, 1) of the training
+    # split carved off it (class-balanced, seeded by seed; those samples are not trained on); None = none
+    val_split: str | float | None = None
     num_frames: int = 64
     num_persons: int | None = None
     label_fraction: float = 1.0  # class-balanced, seeded subset of the training labels
     # model
     init: Literal["pretrained", "none"] = "pretrained"
     protocol: Literal["finetune", "linear"] = "finetune"
-    hidden_channels: int = 64
-    enc_layers: int = 3
-    conv: ConvName = "gin"
-    # the encoder's input features and temporal kernel: unset (None) = the pre-training run's, or
-    # ("position",) and 0 without one; a value set must match the pre-training run's
+    # the encoder (width D, depth, conv, input features, temporal kernel): unset (None) = the
+    # pre-training run's, or the paper's 64, 3, "gin", ("position",), 0 without one; a value set
+    # must match the pre-training run's
+    hidden_channels: int | None = None
+    enc_layers: int | None = None
+    conv: ConvName | None = None
     features: tuple[Feature, ...] | None = None
     temporal_kernel: int | None = None
     strl_layers: int = 3
@@ -173,6 +179,7 @@ VALUE_RULES: dict[str, tuple[str, Callable[[Any], bool]]] = {
     **{key: _FRACTION for key in ("mask_ratio", "momentum", "label_smoothing", "dropout", "aug_scale")},
     "label_fraction": ("in (0, 1]", lambda v: 0 < v <= 1),
     "contrast_crop": ("in (0, 1]", lambda v: 0 < v <= 1),
+    "val_split": ("a split name or a fraction in (0, 1)", lambda v: isinstance(v, str) or 0 < v < 1),
     "temporal_kernel": ("0 (none) or an odd number of frames", lambda v: v == 0 or (v > 0 and v % 2 == 1)),
     "lr_steps": ("a list of epochs >= 0", lambda v: all(step >= 0 for step in v)),
     "seed": (f"in [0, {MAX_SEED}]", lambda v: 0 <= v <= MAX_SEED),

@@ -6,8 +6,10 @@ classifier trained from scratch on the same labels with the same budget.
 2. SkeletonMAE pre-training on all 800 training sequences, labels unused;
 3. STRL fine-tuning on 5 % of the training labels (40 sequences, 4 per class; the class-balanced
    subset ``--label-fraction 0.05`` draws), from the pre-trained encoder and from scratch;
-4. k-NN on frozen encoder features with the same 40 labelled sequences as neighbours, the
-   pre-trained encoder against a random one of the same architecture.
+4. frozen features, fitted on the same 40 labelled sequences: weighted k-NN and a converged
+   logistic-regression probe on the pre-trained encoder, beside the two baselines measured the
+   same way (a random encoder of the same architecture, and the raw input), encoder features
+   pooled over 4 consecutive time segments (:mod:`skelgraph.train.frozen`).
 
 The pre-training recipe is the one our NW-UCLA validation chose (``experiments/RESULTS.md``):
 the encoder reads positions and frame-to-frame motion, and hidden joints' positions and motion
@@ -29,9 +31,9 @@ from skelgraph.train.config import FinetuneConfig, PretrainConfig, load_config
 
 DEMO_SAMPLES, DEMO_CLASSES, DEMO_LAYOUT = 1000, 10, "ntu25"
 #: What the demo writes into its folder (one entry per stage) and the record of what it created.
-DEMO_ENTRIES = ("synthetic.h5", "pretrain", "finetune", "scratch", "knn", "summary.json")
+DEMO_ENTRIES = ("synthetic.h5", "pretrain", "finetune", "scratch", "knn", "frozen", "summary.json")  # knn: older demos
 DEMO_RECORD = ".skelgraph-demo.json"
-DEMO_LABEL_FRACTION, DEMO_KNN = 0.05, 10
+DEMO_LABEL_FRACTION, DEMO_KNN, DEMO_SEGMENTS = 0.05, 10, 4
 
 # the same values as experiments/demo_pretrain.toml and demo_finetune.toml (a test keeps them equal)
 DEMO_PRETRAIN = dict(split="train", num_frames=32, hidden_channels=32, enc_layers=3, dec_layers=1, conv="gin",
@@ -109,6 +111,7 @@ def run_demo(out: Path, seed: int = 0, echo: Callable[[str], None] = print,
     from skelgraph.data.synth_file import write_synthetic
     from skelgraph.train.evaluate import evaluate
     from skelgraph.train.finetune import finetune
+    from skelgraph.train.frozen import frozen_evaluate
     from skelgraph.train.pretrain import pretrain
     from skelgraph.train.subset import label_fraction_indices
 
@@ -140,12 +143,17 @@ def run_demo(out: Path, seed: int = 0, echo: Callable[[str], None] = print,
     echo(f"[3/5] STRL fine-tuned from SkeletonMAE on {labelled} labels: top-1 {results['finetune']:.1f}%")
     echo(f"[4/5] same model, labels and budget from scratch: top-1 {results['scratch']:.1f}%")
 
-    knn = dict(knn=DEMO_KNN, pretrained=pre_dir, train_split="train", split="test",
-               label_fraction=DEMO_LABEL_FRACTION, seed=seed, progress=progress)
-    results["knn_pretrained"] = evaluate(_claim(out, created, "knn") / "pretrained", data, **knn)["top1"]
-    results["knn_random"] = evaluate(out / "knn" / "random", data, init="none", **knn)["top1"]
-    echo(f"[5/5] k-NN (k={DEMO_KNN}, the {labelled} labelled sequences as neighbours) on frozen features: "
-         f"pre-trained {results['knn_pretrained']:.1f}%, random encoder {results['knn_random']:.1f}%")
+    frozen = frozen_evaluate(data, pretrained=pre_dir, train_split="train", split="test",
+                             protocols=("knn", "linear"), k=DEMO_KNN, segments=DEMO_SEGMENTS,
+                             label_fraction=DEMO_LABEL_FRACTION, seed=seed, out=_claim(out, created, "frozen"),
+                             progress=progress)
+    for source, row in frozen["results"].items():
+        results[f"knn_{source}"] = row["knn"]["top1"]
+        results[f"linear_{source}"] = row["linear"]["top1"]
+    echo(f"[5/5] frozen features, the {labelled} labelled sequences to fit on (k-NN k={DEMO_KNN} / logistic "
+         f"regression): pre-trained {results['knn_pretrained']:.1f}% / {results['linear_pretrained']:.1f}%, "
+         f"random encoder {results['knn_random']:.1f}% / {results['linear_random']:.1f}%, raw input "
+         f"{results['knn_raw']:.1f}% / {results['linear_raw']:.1f}%")
     results["seconds"] = round(time.perf_counter() - start, 1)
     atomic_write_text(_claim(out, created, "summary.json"), json.dumps(results, indent=2) + "\n")
     return results
@@ -156,7 +164,11 @@ def summary_table(results: dict[str, Any], out: Path) -> str:
     rows = [(f"STRL fine-tuned from SkeletonMAE ({labelled} labels)", results["finetune"]),
             (f"STRL from scratch ({labelled} labels, same budget)", results["scratch"]),
             ("k-NN, pre-trained encoder", results["knn_pretrained"]),
-            ("k-NN, random encoder", results["knn_random"])]
+            ("k-NN, random encoder", results["knn_random"]),
+            ("k-NN, raw input", results["knn_raw"]),
+            ("logistic regression, pre-trained encoder", results["linear_pretrained"]),
+            ("logistic regression, random encoder", results["linear_random"]),
+            ("logistic regression, raw input", results["linear_raw"])]
     width = max(len(r[0]) for r in rows)
     title = f"synthetic test split ({results['test']} samples)"
     lines = [f"pre-trained on {results['unlabelled']} unlabelled sequences; {labelled} of them labelled",
