@@ -276,8 +276,8 @@ def skeleton_name(joints: tuple[str, ...], bones: tuple[tuple[int, int], ...]) -
     hierarchy get the same name; another hierarchy gets another.
 
     Example:
-        >>> skeleton_name(("Hips", "Spine", "Head"), ((1, 0), (2, 1)))[:13]
-        'bvh-hips-3j-'
+        >>> skeleton_name(("Hips", "Spine", "Head"), ((1, 0), (2, 1))).rsplit("-", 1)[0]
+        'bvh-hips-3j'
     """
     digest = hashlib.sha1(json.dumps([list(joints), [list(b) for b in bones]]).encode()).hexdigest()[:6]
     namespace = joints[0].split(":")[0] if ":" in joints[0] else ""
