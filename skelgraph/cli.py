@@ -457,11 +457,13 @@ def _run_config(cls: type, out: Path, resume: bool, config_path: Path | None, va
 @click.option("--amp/--no-amp", default=None, help="Mixed precision (bf16 on CPU, fp16 on CUDA).")
 @click.option("--workers", type=click.IntRange(0), default=None, help="DataLoader worker processes.")
 @click.option("--seed", type=SEED, default=None, help="Random seed.")
+@click.option("--tensorboard", default=None, metavar="DIR",
+              help="Also log the metrics.jsonl numbers as TensorBoard scalars in DIR (needs: pip install tensorboard).")
 @click.option("--set", "assignments", multiple=True, metavar="KEY=VALUE",
               help="Set any config field (repeatable), e.g. --set mask_ratio=0.5; flags above win.")
 @click.option("--resume", is_flag=True,
               help="Continue the run in --out from its last checkpoint, with its own settings (config.toml); "
-                   "only --epochs, --workers, --device and checkpoint_every/eval_every may change.")
+                   "only --epochs, --workers, --device, --tensorboard and checkpoint_every/eval_every may change.")
 def pretrain(data: Path, config_path: Path | None, out: Path, resume: bool, assignments: tuple[str, ...],
              all_samples: bool, **flags: Any) -> None:
     """Pre-train SkeletonMAE on DATA (an HDF5 file from `preprocess` or `synth`).
@@ -513,11 +515,13 @@ def pretrain(data: Path, config_path: Path | None, out: Path, resume: bool, assi
 @click.option("--amp/--no-amp", default=None, help="Mixed precision (bf16 on CPU, fp16 on CUDA).")
 @click.option("--workers", type=click.IntRange(0), default=None, help="DataLoader worker processes.")
 @click.option("--seed", type=SEED, default=None, help="Random seed (also picks the label-fraction subset).")
+@click.option("--tensorboard", default=None, metavar="DIR",
+              help="Also log the metrics.jsonl numbers as TensorBoard scalars in DIR (needs: pip install tensorboard).")
 @click.option("--set", "assignments", multiple=True, metavar="KEY=VALUE",
               help="Set any config field (repeatable), e.g. --set lr_steps=[45,55]; flags above win.")
 @click.option("--resume", is_flag=True,
               help="Continue the run in --out from its last checkpoint, with its own settings (config.toml); "
-                   "only --epochs, --workers, --device and checkpoint_every/eval_every may change.")
+                   "only --epochs, --workers, --device, --tensorboard and checkpoint_every/eval_every may change.")
 def finetune(data: Path, config_path: Path | None, out: Path, pretrained: Path | None, resume: bool,
              assignments: tuple[str, ...], **flags: Any) -> None:
     """Train an action classifier on DATA: STRL fine-tuning of a pre-trained encoder, a linear

@@ -87,6 +87,7 @@ class PretrainConfig:
     device: str = "auto"
     amp: bool = False
     checkpoint_every: int = 1  # epochs
+    tensorboard: str | None = None  # a folder for TensorBoard scalars (the metrics.jsonl numbers); needs tensorboard
 
 
 @dataclass(frozen=True)
@@ -151,6 +152,7 @@ class FinetuneConfig:
     amp: bool = False
     checkpoint_every: int = 1
     eval_every: int = 5
+    tensorboard: str | None = None  # a folder for TensorBoard scalars (the metrics.jsonl numbers); needs tensorboard
 
 
 C = TypeVar("C")

@@ -128,7 +128,7 @@ def _read_holder(fd: int) -> str:
 
 #: Settings a resumed run may change: how long it runs and where, not what it computes. Every
 #: other setting is the run's own; asking for another value is refused.
-RESUMABLE = ("epochs", "workers", "device", "checkpoint_every", "eval_every")
+RESUMABLE = ("epochs", "workers", "device", "checkpoint_every", "eval_every", "tensorboard")
 
 
 def _saved_config(cls: type, state: dict[str, Any]) -> Any:
