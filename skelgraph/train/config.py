@@ -93,8 +93,9 @@ class PretrainConfig:
 @dataclass(frozen=True)
 class FinetuneConfig:
     r"""STRL fine-tuning / linear probe / training from scratch. Defaults are the paper's
-    (arXiv 2307.08476, Sec. 4.2); the encoder's width, depth and conv must match the
-    pre-training checkpoint when ``init = "pretrained"``."""
+    (arXiv 2307.08476, Sec. 4.2); the encoder's width, depth, conv, features and temporal kernel
+    are the pre-training checkpoint's when ``init = "pretrained"`` (unset: taken from it; set:
+    they must match it)."""
 
     # data
     train_split: str | None = None
@@ -109,11 +110,12 @@ class FinetuneConfig:
     # model
     init: Literal["pretrained", "none"] = "pretrained"
     protocol: Literal["finetune", "linear"] = "finetune"
-    hidden_channels: int = 64
-    enc_layers: int = 3
-    conv: ConvName = "gin"
-    # the encoder's input features and temporal kernel: unset (None) = the pre-training run's, or
-    # ("position",) and 0 without one; a value set must match the pre-training run's
+    # the encoder (width D, depth, conv, input features, temporal kernel): unset (None) = the
+    # pre-training run's, or the paper's 64, 3, "gin", ("position",), 0 without one; a value set
+    # must match the pre-training run's
+    hidden_channels: int | None = None
+    enc_layers: int | None = None
+    conv: ConvName | None = None
     features: tuple[Feature, ...] | None = None
     temporal_kernel: int | None = None
     strl_layers: int = 3

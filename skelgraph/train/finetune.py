@@ -89,14 +89,22 @@ def build_model(config: FinetuneConfig, in_channels: int, num_classes: int, pret
     return STRLClassifier(in_channels, num_classes, **arch, **extra), None
 
 
+#: The encoder's settings a fine-tuning run takes from its pre-training checkpoint when unset,
+#: with the paper's values for a run without one.
+ENCODER_DEFAULTS = {"hidden_channels": 64, "enc_layers": 3, "conv": "gin", "features": ("position",),
+                    "temporal_kernel": 0}
+
+
 def resolve_encoder_inputs(config: FinetuneConfig, pretrained: dict[str, Any] | None) -> FinetuneConfig:
-    r"""``config`` with its unset ``features`` and ``temporal_kernel`` (``None``) taken from the
-    pre-training checkpoint ``pretrained`` (else ``("position",)`` and ``0``, the paper's), so the
-    run records what it used; a value that was set stays (and must match, :func:`check_compatible`)."""
+    r"""``config`` with its unset encoder settings (``None``: width, depth, conv, features,
+    temporal kernel) taken from the pre-training checkpoint ``pretrained`` (else the paper's,
+    :data:`ENCODER_DEFAULTS`), so the run records what it used; a value that was set stays (and
+    must match, :func:`~skelgraph.nn.strl.check_compatible`)."""
     saved = (pretrained or {}).get("config", {}) or {}
-    features = config.features if config.features is not None else tuple(saved.get("features", ("position",)))
-    kernel = config.temporal_kernel if config.temporal_kernel is not None else int(saved.get("temporal_kernel", 0))
-    return dataclasses.replace(config, features=tuple(features), temporal_kernel=kernel)
+    values = {key: getattr(config, key) if getattr(config, key) is not None else saved.get(key, default)
+              for key, default in ENCODER_DEFAULTS.items()}
+    values["features"] = tuple(values["features"])
+    return dataclasses.replace(config, **values)
 
 
 def param_groups(model: Module, lr: float, encoder_lr_scale: float = 1.0, split: bool = False) -> list[dict[str, Any]]:
