@@ -1,7 +1,8 @@
 r"""Run configuration: TOML file -> frozen dataclass -> plain keyword arguments.
 
 One flat dataclass per command. A TOML file sets any subset of the fields; unknown keys
-and wrong types are errors naming the file. CLI flags then replace a few values with
+and wrong types are errors naming the file. A file may name one ``base = "other.toml"``
+(relative to it) whose values it overrides (:func:`read_config_values`). CLI flags then replace a few values with
 :func:`dataclasses.replace`, and every run writes the resolved config into its run
 directory (``config.toml``), which can be passed back with ``--config`` to repeat it.
 """
@@ -88,6 +89,7 @@ class PretrainConfig:
     device: str = "auto"
     amp: bool = False
     checkpoint_every: int = 1  # epochs
+    tensorboard: str | None = None  # a folder for TensorBoard scalars (the metrics.jsonl numbers); needs tensorboard
 
 
 @dataclass(frozen=True)
@@ -154,6 +156,7 @@ class FinetuneConfig:
     amp: bool = False
     checkpoint_every: int = 1
     eval_every: int = 5
+    tensorboard: str | None = None  # a folder for TensorBoard scalars (the metrics.jsonl numbers); needs tensorboard
 
 
 C = TypeVar("C")
@@ -256,18 +259,48 @@ def make_config(cls: type[C], values: dict[str, Any], source: str = "config") ->
     return cls(**clean)
 
 
+#: The key naming a config's base file (not a field of any config).
+BASE = "base"
+
+
+def read_config_values(path: str | Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+    r"""The values a TOML config file sets, its ``base`` resolved: ``base = "other.toml"`` (a path
+    relative to the file's folder) loads that file first (which may name its own base), and the
+    file's keys override the base's. What a run writes (``config.toml``) is the resolved result,
+    with no ``base`` left.
+
+    Raises:
+        ConfigError: the file or a base is missing or not TOML, ``base`` is not a string, or
+            the bases form a cycle (each names the file).
+    """
+    path = Path(path)
+    if _seen and not path.exists():
+        raise ConfigError(f"{path}: config file not found (the base of {_seen[-1]})")
+    try:
+        values = tomllib.loads(read_text_file(path, "config file", ConfigError))  # the one reader of user text
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{path}: not valid TOML: {err}") from None
+    if BASE not in values:
+        return values
+    base = values.pop(BASE)
+    if not isinstance(base, str) or not base:
+        raise ConfigError(f"{path}: base must be the path of another config file, got {base!r}")
+    base_path = (path.parent / base).resolve()
+    chain = (*_seen, path.resolve())
+    if base_path in chain:
+        raise ConfigError(f"{path}: base {base!r} makes a cycle ({' -> '.join(p.name for p in chain)} -> "
+                          f"{base_path.name})")
+    return read_config_values(base_path, chain) | values
+
+
 def load_config(cls: type[C], path: str | Path | None, **overrides: Any) -> C:
-    """``cls`` from a TOML file (or defaults when ``path`` is None), then ``overrides`` whose
-    value is not None."""
+    """``cls`` from a TOML file (or defaults when ``path`` is None; a ``base`` key inherits, see
+    :func:`read_config_values`), then ``overrides`` whose value is not None."""
     values: dict[str, Any] = {}
     source = "defaults"
     if path is not None:
-        path = Path(path)
         source = str(path)
-        try:
-            values = tomllib.loads(read_text_file(path, "config file", ConfigError))
-        except tomllib.TOMLDecodeError as err:
-            raise ConfigError(f"{path}: not valid TOML: {err}") from None
+        values = read_config_values(path)
     config = make_config(cls, values, source)
     changes = {k: v for k, v in overrides.items() if v is not None}
     checked = make_config(cls, changes, "command line")  # validates names and types

@@ -227,7 +227,7 @@ def _finetune(config: FinetuneConfig, data_path: Path, out_dir: Path, pretrained
     scaler = torch.amp.GradScaler("cuda", enabled=config.amp and device.type == "cuda")
     criterion = torch.nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
     start_epoch, pretrained_source = 0, str(pretrained) if pretrained is not None else None
-    log = MetricsLog(out_dir / "metrics.jsonl", enabled=dist_info.is_main)
+    log = MetricsLog(out_dir / "metrics.jsonl", enabled=dist_info.is_main, tensorboard=config.tensorboard)
     if resume:
         state = load_checkpoint(checkpoint_path, map_location=device)
         check_resume_config(config, state, out_dir)  # the weights hold the run's settings: no others
