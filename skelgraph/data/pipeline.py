@@ -196,8 +196,9 @@ def _preprocess(kind: str, src: Path, out: Path, report: PreprocessReport, layou
         splits = functools.partial(_checked_splits, read_split_file(options.split_file), options.split_file,
                                    report)
     max_persons = options.max_persons or source.num_persons or (1 if kind in SINGLE_PERSON_KINDS else 2)
+    # align_3d is a no-op without spine/shoulders or for 2D data
     steps = dict(max_persons=max_persons, drop_empty=options.drop_empty, center=options.center,
-                 center_per_frame=options.center_per_frame, align=options.align, scale=options.scale)  # align_3d is a no-op without spine/shoulders or for 2D data
+                 center_per_frame=options.center_per_frame, align=options.align, scale=options.scale)
     report.excluded = len(source.items) - len(items)
     if labels is not None:
         report.notes += _label_notes(labels, [names[i] for i in keep])
