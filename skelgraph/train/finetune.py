@@ -67,7 +67,8 @@ def build_model(config: FinetuneConfig, in_channels: int, num_classes: int, pret
     pre-training checkpoint dict) is given; returns ``(model, load report or None)``."""
     config = resolve_encoder_inputs(config, pretrained)
     arch = dict(hidden_channels=config.hidden_channels, enc_layers=config.enc_layers, conv=config.conv,
-                features=config.features, temporal_kernel=config.temporal_kernel)
+                features=config.features, temporal_kernel=config.temporal_kernel,
+                temporal_block=config.temporal_block)
     if config.protocol == "linear":
         if pretrained is not None:
             return LinearProbe.from_pretrained(pretrained, num_classes, layout=layout_json, in_channels=in_channels,
@@ -82,13 +83,15 @@ def build_model(config: FinetuneConfig, in_channels: int, num_classes: int, pret
 
 
 def resolve_encoder_inputs(config: FinetuneConfig, pretrained: dict[str, Any] | None) -> FinetuneConfig:
-    r"""``config`` with its unset ``features`` and ``temporal_kernel`` (``None``) taken from the
-    pre-training checkpoint ``pretrained`` (else ``("position",)`` and ``0``, the paper's), so the
+    r"""``config`` with its unset ``features``, ``temporal_kernel`` and ``temporal_block``
+    (``None``) taken from the pre-training checkpoint ``pretrained`` (else ``("position",)``,
+    ``0`` and ``"depthwise"``), so the
     run records what it used; a value that was set stays (and must match, :func:`check_compatible`)."""
     saved = (pretrained or {}).get("config", {}) or {}
     features = config.features if config.features is not None else tuple(saved.get("features", ("position",)))
     kernel = config.temporal_kernel if config.temporal_kernel is not None else int(saved.get("temporal_kernel", 0))
-    return dataclasses.replace(config, features=tuple(features), temporal_kernel=kernel)
+    block = config.temporal_block or saved.get("temporal_block") or "depthwise"
+    return dataclasses.replace(config, features=tuple(features), temporal_kernel=kernel, temporal_block=block)
 
 
 def param_groups(model: Module, lr: float, encoder_lr_scale: float = 1.0, split: bool = False) -> list[dict[str, Any]]:
