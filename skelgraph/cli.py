@@ -47,6 +47,7 @@ USER_ERRORS = (
     ("skelgraph.train.common", "DeviceError"), ("skelgraph.nn.strl", "PretrainedMismatchError"),
     ("skelgraph.train.evaluate", "EvaluationError"), ("skelgraph.data.files", "WriteError"),
     ("skelgraph.train.compat", "DataMismatchError"), ("skelgraph.train.demo", "DemoDirError"),
+    ("skelgraph.curves", "CurvesError"),
 )
 #: Every --seed: the range the config's rule allows (skelgraph.train.config.VALUE_RULES["seed"]).
 SEED = click.IntRange(0, MAX_SEED)
@@ -520,6 +521,12 @@ def finetune(data: Path, config_path: Path | None, out: Path, pretrained: Path |
     """Train an action classifier on DATA: STRL fine-tuning of a pre-trained encoder, a linear
     probe, or training from scratch (--init none).
 
+    eval_every (config) reports top-1/top-5 on the TEST split every N epochs and at the last:
+    for monitoring only, nothing is chosen on it. To choose a checkpoint, set a validation split,
+    e.g. --set val_split=0.1 (a class-balanced fraction carved from the training split) or
+    --set val_split=NAME (a split of DATA): it is evaluated at the same epochs and its best epoch
+    is kept as best.pt beside checkpoint.pt.
+
     Launch on several processes with `torchrun --nproc_per_node N -m skelgraph finetune ...`
     (DDP). Prints the run directory when done; evaluate it with `skelgraph evaluate`.
     """
@@ -696,6 +703,34 @@ def embed(run_dir: Path, data: Path, out: Path, split: str | None, batch_size: i
                         progress=None)
     click.echo(f"{len(emb.names)} samples x {emb.features.shape[1] if emb.features.ndim == 2 else 0} features "
                f"({emb.kind})", err=True)
+    click.echo(str(out))
+
+
+# ----------------------------------------------------------------------------- plot
+
+@main.command("plot", epilog=EXIT_CODES)
+@click.argument("runs", nargs=-1, required=True, type=InputPath())
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=Path("curves.png"),
+              show_default=True, callback=_image_path, help="The figure (.png, .pdf, .svg).")
+@click.option("--label", "labels", multiple=True,
+              help="Legend name of each run, in order (repeat once per run; default: the run folders' names).")
+@click.option("--title", default=None, help="Figure title.")
+def plot_command(runs: tuple[Path, ...], out: Path, labels: tuple[str, ...], title: str | None) -> None:
+    """Draw the training curves of RUNS (run directories or their metrics.jsonl) on one figure:
+    loss, learning rate, training accuracy and test (and validation) accuracy per epoch, one
+    colour per run (needs matplotlib).
+
+    \b
+    Example:
+      skelgraph plot runs/demo/finetune runs/demo/scratch --out curves.png
+    """
+    from skelgraph.curves import plot_curves
+
+    with user_errors():
+        try:
+            out = plot_curves(runs, out, labels=labels or None, title=title)
+        except ImportError as err:
+            raise click.ClickException(str(err)) from None
     click.echo(str(out))
 
 

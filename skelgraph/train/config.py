@@ -100,7 +100,11 @@ class FinetuneConfig:
 
     # data
     train_split: str | None = None
-    test_split: str | None = None
+    test_split: str | None = None  # reported every eval_every epochs; never used to choose anything
+    # validation, evaluated every eval_every epochs; its best epoch is kept as best.pt beside checkpoint.pt:
+    # a split stored in the file (disjoint from the training split), or a fraction in (0, 1) of the training
+    # split carved off it (class-balanced, seeded by seed; those samples are not trained on); None = none
+    val_split: str | float | None = None
     num_frames: int = 64
     num_persons: int | None = None
     label_fraction: float = 1.0  # class-balanced, seeded subset of the training labels
@@ -178,6 +182,7 @@ VALUE_RULES: dict[str, tuple[str, Callable[[Any], bool]]] = {
     **{key: _FRACTION for key in ("mask_ratio", "momentum", "label_smoothing", "dropout", "aug_scale")},
     "label_fraction": ("in (0, 1]", lambda v: 0 < v <= 1),
     "contrast_crop": ("in (0, 1]", lambda v: 0 < v <= 1),
+    "val_split": ("a split name or a fraction in (0, 1)", lambda v: isinstance(v, str) or 0 < v < 1),
     "temporal_kernel": ("0 (none) or an odd number of frames", lambda v: v == 0 or (v > 0 and v % 2 == 1)),
     "lr_steps": ("a list of epochs >= 0", lambda v: all(step >= 0 for step in v)),
     "seed": (f"in [0, {MAX_SEED}]", lambda v: 0 <= v <= MAX_SEED),

@@ -25,18 +25,24 @@ Run directory::
 
     config.toml       the resolved config
     metrics.jsonl     per epoch: loss, train_acc, lr, samples/s, peak memory; test_top1/top5
-                      every eval_every epochs and at the last
+                      (and val_top1/top5 with a val_split) every eval_every epochs and at the last
     checkpoint.pt     the latest checkpoint (atomic)
+    best.pt           with a val_split: the checkpoint of the epoch with the best val_top1 (the
+                      test split is only reported, never used to choose)
     load_report.json  which pre-trained weights were loaded, missing, unexpected
+    README.md         the model card, written when the run ends (skelgraph.train.card)
 """
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch.nn import Module
 from torch.nn.parallel import DistributedDataParallel
@@ -51,14 +57,16 @@ from skelgraph.train.common import (
     epoch_loader, lr_factor, prepare_run_dir, resolve_device, restore_training_state, scaled_lr,
     seed_everything, setup_distributed,
 )
+from skelgraph.train.card import invocation, write_model_card
 from skelgraph.train.checkpoints import CHECKPOINT, FINETUNE_KINDS, load_checkpoint, load_finetuning, load_pretraining
 from skelgraph.train.compat import check_data, check_features_data
 from skelgraph.train.config import FinetuneConfig
-from skelgraph.train.loop import Step, autocast, run_epochs
+from skelgraph.train.loop import Selection, Step, autocast, run_epochs
 from skelgraph.train.rundir import RunDir, check_resume_config, write_run_files
-from skelgraph.train.subset import label_fraction_indices
+from skelgraph.train.subset import label_fraction_indices, validation_indices
 
 KINDS = FINETUNE_KINDS  # protocol -> the checkpoint's kind
+BEST = "best.pt"  # the best validation epoch's checkpoint, beside CHECKPOINT
 
 
 def build_model(config: FinetuneConfig, in_channels: int, num_classes: int, pretrained: dict[str, Any] | None = None,
@@ -117,9 +125,9 @@ def make_train_loader(dataset: SkeletonDataset, config: FinetuneConfig, dist_inf
 
 @torch.no_grad()
 def evaluate_accuracy(model: Module, dataset: SkeletonDataset, config: FinetuneConfig, dist_info: DistInfo,
-                      device: torch.device) -> dict[str, float]:
-    """Top-1/top-5 (percent) on ``dataset``; each process takes every world_size-th sample
-    (no padding, so the counts are exact) and the counts are summed."""
+                      device: torch.device, prefix: str = "test") -> dict[str, float]:
+    """Top-1/top-5 (percent) on ``dataset`` as ``{prefix}_top1`` / ``{prefix}_top5``; each process
+    takes every world_size-th sample (no padding, so the counts are exact) and the counts are summed."""
     shard = dataset.index_select(list(range(dist_info.rank, len(dataset), dist_info.world_size)))
     loader = DataLoader(shard, batch_size=max(1, config.batch_size // dist_info.world_size), shuffle=False,
                         num_workers=config.workers)
@@ -136,7 +144,8 @@ def evaluate_accuracy(model: Module, dataset: SkeletonDataset, config: FinetuneC
     if dist_info.enabled:
         torch.distributed.all_reduce(counts)
     n = max(float(counts[2]), 1.0)
-    return {"test_top1": round(100 * float(counts[0]) / n, 3), "test_top5": round(100 * float(counts[1]) / n, 3)}
+    return {f"{prefix}_top1": round(100 * float(counts[0]) / n, 3),
+            f"{prefix}_top5": round(100 * float(counts[1]) / n, 3)}
 
 
 def finetune(config: FinetuneConfig, data_path: str | Path, out_dir: str | Path,
@@ -168,6 +177,7 @@ def _check(config: FinetuneConfig, pretrained: str | Path | None, resume: bool) 
 def _finetune(config: FinetuneConfig, data_path: Path, out_dir: Path, pretrained: str | Path | None, resume: bool,
               progress: bool | None, device: torch.device, dist_info: DistInfo) -> dict[str, Any]:
     _check(config, pretrained, resume)
+    started = time.perf_counter()
     checkpoint_path = prepare_run_dir(out_dir, CHECKPOINT, resume, dist_info)
     seed_everything(config.seed)
     train_set = SkeletonDataset(data_path, split=config.train_split, num_frames=config.num_frames, train=True,
@@ -180,7 +190,8 @@ def _finetune(config: FinetuneConfig, data_path: Path, out_dir: Path, pretrained
     in_channels = train_set.store.num_channels
     num_classes = train_set.num_classes
     labels = train_set.labels
-    subset = label_fraction_indices(labels, config.label_fraction, seed=config.seed)
+    val_set, pool = validation_set(config, data_path, train_set)
+    subset = pool[label_fraction_indices(labels[pool], config.label_fraction, seed=config.seed)]
     if len(subset) == 0:
         raise RunDirError(f"{data_path}: {describe_split(config.train_split)} has no labelled sample to train on")
     if len(subset) < len(train_set):
@@ -249,15 +260,23 @@ def _finetune(config: FinetuneConfig, data_path: Path, out_dir: Path, pretrained
         return make_train_loader(train_set, config, dist_info, epoch), step
 
     def evaluate(epoch: int, last: bool) -> dict[str, Any]:
-        if test_set is None or not ((epoch + 1) % config.eval_every == 0 or last):
+        if not ((epoch + 1) % config.eval_every == 0 or last):
             return {}
-        return evaluate_accuracy(model, test_set, config, dist_info, device)
+        out = {} if val_set is None else evaluate_accuracy(model, val_set, config, dist_info, device, "val")
+        if test_set is not None:
+            out |= evaluate_accuracy(model, test_set, config, dist_info, device)
+        return out
 
     def summary(m: dict[str, Any]) -> str:
+        val = f"  val top-1 {m['val_top1']:.2f}%" if "val_top1" in m else ""
         test = f"  test top-1 {m['test_top1']:.2f}%" if "test_top1" in m else ""
-        return f"loss {m['loss']:.4f}  train acc {m['train_acc']:.1f}%{test}"
+        return f"loss {m['loss']:.4f}  train acc {m['train_acc']:.1f}%{val}{test}"
 
-    return run_epochs(
+    select = None if val_set is None else Selection("val_top1", out_dir / BEST)
+    if select is not None and resume:
+        select.restore(state.get("selection"))
+
+    metrics = run_epochs(
         desc=config.protocol, epochs=config.epochs, start_epoch=start_epoch, seed=config.seed,
         metric_names=("loss", "train_acc"), begin_epoch=begin_epoch, model=model, train_model=train_model,
         optimizer=optimizer, scheduler=scheduler, scaler=scaler, device=device, dist_info=dist_info, log=log,
@@ -266,7 +285,48 @@ def _finetune(config: FinetuneConfig, data_path: Path, out_dir: Path, pretrained
                            "num_classes": num_classes, "class_names": train_set.class_names,
                            "layout": train_set.layout.to_json(), "pretrained": pretrained_source,
                            "kind": KINDS[config.protocol], "preprocessing": recipe.to_dict()},
-        summary=summary, lr_group=-1, evaluate=evaluate)
+        summary=summary, lr_group=-1, evaluate=evaluate, select=select)
+    if dist_info.is_main:
+        write_model_card(out_dir, kind=KINDS[config.protocol], data_path=data_path,
+                         provenance=train_set.store.provenance, config=config, metrics=metrics,
+                         wall_seconds=time.perf_counter() - started,
+                         command=invocation(), split=describe_split(config.train_split),
+                         selection=None if select is None else select.to_dict(), pretrained=pretrained_source)
+    return metrics
+
+
+def validation_set(config: FinetuneConfig, data_path: Path,
+                   train_set: SkeletonDataset) -> tuple[SkeletonDataset | None, np.ndarray]:
+    r"""The run's validation set (evaluation sampling) and the positions of ``train_set`` left to
+    train on: ``val_split`` a split name (disjoint from the training split and not the test
+    split), or a fraction carved from ``train_set`` (:func:`~skelgraph.train.subset.validation_indices`);
+    ``None``: no validation, every position.
+
+    Raises:
+        RunDirError: the validation split is the test split, overlaps the training split, or is empty.
+    """
+    everything = np.arange(len(train_set))
+    if config.val_split is None:
+        return None, everything
+    make = functools.partial(SkeletonDataset, data_path, num_frames=config.num_frames, num_persons=config.num_persons)
+    if isinstance(config.val_split, str):
+        if config.val_split == config.test_split:
+            raise RunDirError(f"val_split {config.val_split!r} is the test split: a checkpoint chosen on it would "
+                              f"make the test number optimistic; name another split or a fraction (val_split = 0.1)")
+        val_set = make(split=config.val_split)
+        shared = np.intersect1d(val_set.indices_in_file, train_set.indices_in_file)
+        if len(shared):
+            raise RunDirError(f"{data_path}: val_split {config.val_split!r} shares {len(shared)} sample(s) with "
+                              f"{describe_split(config.train_split)}; use disjoint splits or a fraction")
+        if len(val_set) == 0:
+            raise RunDirError(f"{data_path}: val_split {config.val_split!r} holds no sample to validate on")
+        return val_set, everything
+    chosen = validation_indices(train_set.labels, config.val_split, seed=config.seed)
+    if len(chosen) == 0:
+        raise RunDirError(f"{data_path}: val_split = {config.val_split} of {describe_split(config.train_split)} "
+                          f"is no sample (too few per class); use a larger fraction or a split name")
+    val_set = make(split=config.train_split).index_select(chosen.tolist())
+    return val_set, np.setdiff1d(everything, chosen)
 
 
 def load_finetuned(path: str | Path, map_location: str | torch.device = "cpu",

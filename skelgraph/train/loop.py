@@ -13,6 +13,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,13 +37,43 @@ def autocast(device: torch.device, enabled: bool) -> torch.autocast:
                           enabled=enabled)
 
 
+@dataclass
+class Selection:
+    r"""Keeps the checkpoint of the epoch with the highest ``metric`` (an evaluation metric, e.g.
+    ``val_top1``) at ``path`` (``best.pt``) beside the last one. ``best`` and ``epoch`` (1-based)
+    are the best so far; the checkpoints record them (``selection``), so a resumed run goes on
+    choosing among the same epochs."""
+
+    metric: str
+    path: Path
+    best: float | None = None
+    epoch: int | None = None
+
+    def update(self, metrics: dict[str, Any]) -> bool:
+        """Takes the epoch's metrics; True when they beat the best so far (ties keep the earlier)."""
+        value = metrics.get(self.metric)
+        if value is None or (self.best is not None and value <= self.best):
+            return False
+        self.best, self.epoch = float(value), int(metrics["epoch"])
+        return True
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"metric": self.metric, "value": self.best, "epoch": self.epoch}
+
+    def restore(self, record: dict[str, Any] | None) -> None:
+        """Continues from a checkpoint's ``selection`` record (none: nothing chosen yet)."""
+        if record and record.get("metric") == self.metric:
+            self.best, self.epoch = record.get("value"), record.get("epoch")
+
+
 def run_epochs(*, desc: str, epochs: int, start_epoch: int, seed: int, metric_names: Sequence[str],
                begin_epoch: Callable[[int, int], tuple[Iterable[Any], Step]], model: torch.nn.Module,
                train_model: torch.nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any, scaler: Any,
                device: torch.device, dist_info: DistInfo, log: MetricsLog, progress: bool | None,
                checkpoint_path: Path, checkpoint_every: int, checkpoint_extras: dict[str, Any],
                summary: Callable[[dict[str, Any]], str], lr_group: int = 0,
-               evaluate: Callable[[int, bool], dict[str, Any]] | None = None) -> dict[str, Any]:
+               evaluate: Callable[[int, bool], dict[str, Any]] | None = None,
+               select: Selection | None = None) -> dict[str, Any]:
     r"""Trains epochs ``start_epoch .. epochs - 1``; returns the last epoch's metrics.
 
     Args:
@@ -59,6 +90,8 @@ def run_epochs(*, desc: str, epochs: int, start_epoch: int, seed: int, metric_na
         evaluate: ``(epoch, last) -> metrics`` added to the epoch's (e.g. test accuracy).
         summary: The epoch's summary line after ``epoch e/E`` (printed to stderr with progress).
         checkpoint_extras: What the checkpoint holds besides the training state (config, kind...).
+        select: Keeps the checkpoint of the best epoch by one of ``evaluate``'s metrics beside the
+            last (:class:`Selection`).
     """
     metrics: dict[str, Any] = {}
     show = progress_enabled(progress) and dist_info.is_main  # a bar on a terminal, lines in a log
@@ -92,7 +125,14 @@ def run_epochs(*, desc: str, epochs: int, start_epoch: int, seed: int, metric_na
         if show:
             tqdm.write(f"epoch {epoch + 1}/{epochs}  {summary(metrics)}  ({metrics['samples_per_s']:.0f} samples/s)",
                        file=sys.stderr)
-        if dist_info.is_main and ((epoch + 1) % checkpoint_every == 0 or last):
-            atomic_save(training_state(model, optimizer, scheduler, scaler, epoch + 1) | checkpoint_extras,
-                        checkpoint_path)
+        improved = select is not None and select.update(metrics)
+        due = (epoch + 1) % checkpoint_every == 0 or last
+        if dist_info.is_main and (due or improved):
+            state = training_state(model, optimizer, scheduler, scaler, epoch + 1) | checkpoint_extras
+            if select is not None:
+                state["selection"] = select.to_dict()
+            if improved:
+                atomic_save(state, select.path)
+            if due:
+                atomic_save(state, checkpoint_path)
     return metrics

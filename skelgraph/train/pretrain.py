@@ -11,10 +11,12 @@ Run directory::
     metrics.jsonl     one line per epoch: loss, joint_loss, edge_loss, contrastive_loss, lr, samples/s,
                       peak memory
     checkpoint.pt     the latest checkpoint (written atomically)
+    README.md         the model card, written when the run ends (skelgraph.train.card)
 """
 from __future__ import annotations
 
 import dataclasses
+import time
 from pathlib import Path
 from typing import Any
 
@@ -26,10 +28,11 @@ from torch_geometric.transforms import BaseTransform, Compose
 from skelgraph.data.dataset import SkeletonDataset
 from skelgraph.nn.mae import SkeletonMAE
 from skelgraph.train.common import (
-    DistInfo, MetricsLog, build_augment, check_masking, check_not_empty, cleanup_distributed, epoch_loader, lr_factor,
-    prepare_run_dir, resolve_device, restore_training_state, scaled_lr, seed_everything,
+    DistInfo, MetricsLog, build_augment, check_masking, check_not_empty, cleanup_distributed, describe_split,
+    epoch_loader, lr_factor, prepare_run_dir, resolve_device, restore_training_state, scaled_lr, seed_everything,
     setup_distributed,
 )
+from skelgraph.train.card import invocation, write_model_card
 from skelgraph.train.checkpoints import CHECKPOINT, PRETRAIN_KIND, load_checkpoint, load_pretraining
 from skelgraph.train.compat import check_data, check_features_data
 from skelgraph.train.config import PretrainConfig
@@ -104,6 +107,7 @@ def pretrain(config: PretrainConfig, data_path: str | Path, out_dir: str | Path,
 
 def _pretrain(config: PretrainConfig, data_path: Path, out_dir: Path, resume: bool, progress: bool | None,
               device: torch.device, dist_info: DistInfo) -> dict[str, Any]:
+    started = time.perf_counter()
     checkpoint_path = prepare_run_dir(out_dir, CHECKPOINT, resume, dist_info)
     seed_everything(config.seed)
     dataset = SkeletonDataset(data_path, split=config.split, num_frames=config.num_frames, train=True,
@@ -152,7 +156,7 @@ def _pretrain(config: PretrainConfig, data_path: Path, out_dir: Path, resume: bo
 
         return make_loader(dataset, config, dist_info, epoch), step
 
-    return run_epochs(
+    metrics = run_epochs(
         desc="pretrain", epochs=config.epochs, start_epoch=start_epoch, seed=config.seed, metric_names=LOSSES,
         begin_epoch=begin_epoch, model=model, train_model=train_model, optimizer=optimizer, scheduler=scheduler,
         scaler=scaler, device=device, dist_info=dist_info, log=log, progress=progress,
@@ -161,6 +165,11 @@ def _pretrain(config: PretrainConfig, data_path: Path, out_dir: Path, resume: bo
                            "layout": dataset.layout.to_json(), "kind": PRETRAIN_KIND,
                            "preprocessing": recipe.to_dict()},
         summary=lambda m: f"loss {m['loss']:.4f}")
+    if dist_info.is_main:
+        write_model_card(out_dir, kind=PRETRAIN_KIND, data_path=data_path, provenance=dataset.store.provenance,
+                         config=config, metrics=metrics, wall_seconds=time.perf_counter() - started,
+                         command=invocation(), split=describe_split(config.split))
+    return metrics
 
 
 def load_pretrained(path: str | Path, map_location: str | torch.device = "cpu",

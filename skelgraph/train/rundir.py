@@ -25,7 +25,7 @@ from skelgraph.train.config import config_to_toml
 LOCK = ".lock"
 #: Files a run writes beside its checkpoint; a fresh run that fails before its first checkpoint
 #: removes those it created (nothing to resume from, and a next run would refuse to append to them).
-RUN_FILES = ("config.toml", "metrics.jsonl", "load_report.json", "preprocessing.json")
+RUN_FILES = ("config.toml", "metrics.jsonl", "load_report.json", "preprocessing.json", "best.pt")
 
 
 class RunDir(contextlib.AbstractContextManager):
