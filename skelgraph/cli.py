@@ -174,6 +174,12 @@ def _progress(results, total: int, description: str):
                    "select frames by this id.")
 @click.option("--skip-columns", default=0, show_default=True, type=click.IntRange(0),
               help="table without header: leading columns that are not coordinates.")
+@click.option("--long", "long_table", is_flag=True,
+              help="table: one row per joint (frame, joint, x, y, z[, score]; joint by name or index into "
+                   "--joints); without a frame column, fixed blocks of joint rows per frame.")
+@click.option("--joint-column", default=None,
+              help="table --long: the column of joint names or indices (a header name or a 0-based index; "
+                   "default: a column named joint, joint_id, keypoint...).")
 @click.option("--mat-variable", default="d_skel", show_default=True,
               help="mat: the variable holding the skeleton array.")
 @click.option("--mat-dims", default="VCT", show_default=True,
@@ -190,7 +196,8 @@ def preprocess(kind: str, src: Path, out: Path, layout_name: str | None, to_layo
                label_file: Path | None, split_file: Path | None, max_persons: int | None, max_frames: int | None,
                exclude_list: Path | None, center: bool, center_per_frame: bool, align: bool, scale: bool,
                drop_empty: bool, delimiter: str | None,
-               header: bool | None, axes: str, frame_column: str | None, skip_columns: int, mat_variable: str,
+               header: bool | None, axes: str, frame_column: str | None, skip_columns: int, long_table: bool,
+               joint_column: str | None, mat_variable: str,
                mat_dims: str, workers: int, strict: bool, decimals: int | None) -> None:
     """Read a KIND dataset at SRC (a folder, or a file/archive) into one HDF5 file OUT.
 
@@ -203,7 +210,8 @@ def preprocess(kind: str, src: Path, out: Path, layout_name: str | None, to_layo
     bvh       folder of *.bvh motion-capture files (or one file)
     numpy     folder of *.npy ([M,T,V,C] or [T,V,C]) / *.npz (keypoint, score, label)
     table     folder of delimited text (*.csv, *.tsv, *.txt), one row per frame: named columns
-              (HeadX, head_x, head.x, ...) or, with --joints, columns in order
+              (HeadX, head_x, head.x, ...) or, with --joints, columns in order; with --long,
+              one row per joint (frame, joint, x, y, z[, score])
     mat       folder of MATLAB *.mat, one array per file (needs scipy), e.g. UTD-MHAD:
               --joints utd_mhad --to-layout kinect_v1_20
 
@@ -226,7 +234,9 @@ def preprocess(kind: str, src: Path, out: Path, layout_name: str | None, to_layo
             table = TableFormat(delimiter=delimiter.replace("\\t", "\t") if delimiter else None, header=header,
                                 axes=axes, skip_columns=skip_columns,
                                 frame_column=int(frame_column) if frame_column and frame_column.isdigit()
-                                else frame_column)
+                                else frame_column, long=long_table,
+                                joint_column=int(joint_column) if joint_column and joint_column.isdigit()
+                                else joint_column)
             mat = MatFormat(variable=mat_variable, dims=mat_dims.upper())
         except ValueError as err:
             raise click.BadParameter(str(err)) from None
@@ -455,11 +465,13 @@ def _run_config(cls: type, out: Path, resume: bool, config_path: Path | None, va
 @click.option("--amp/--no-amp", default=None, help="Mixed precision (bf16 on CPU, fp16 on CUDA).")
 @click.option("--workers", type=click.IntRange(0), default=None, help="DataLoader worker processes.")
 @click.option("--seed", type=SEED, default=None, help="Random seed.")
+@click.option("--tensorboard", default=None, metavar="DIR",
+              help="Also log the metrics.jsonl numbers as TensorBoard scalars in DIR (needs: pip install tensorboard).")
 @click.option("--set", "assignments", multiple=True, metavar="KEY=VALUE",
               help="Set any config field (repeatable), e.g. --set mask_ratio=0.5; flags above win.")
 @click.option("--resume", is_flag=True,
               help="Continue the run in --out from its last checkpoint, with its own settings (config.toml); "
-                   "only --epochs, --workers, --device and checkpoint_every/eval_every may change.")
+                   "only --epochs, --workers, --device, --tensorboard and checkpoint_every/eval_every may change.")
 def pretrain(data: Path, config_path: Path | None, out: Path, resume: bool, assignments: tuple[str, ...],
              all_samples: bool, **flags: Any) -> None:
     """Pre-train SkeletonMAE on DATA (an HDF5 file from `preprocess` or `synth`).
@@ -511,11 +523,13 @@ def pretrain(data: Path, config_path: Path | None, out: Path, resume: bool, assi
 @click.option("--amp/--no-amp", default=None, help="Mixed precision (bf16 on CPU, fp16 on CUDA).")
 @click.option("--workers", type=click.IntRange(0), default=None, help="DataLoader worker processes.")
 @click.option("--seed", type=SEED, default=None, help="Random seed (also picks the label-fraction subset).")
+@click.option("--tensorboard", default=None, metavar="DIR",
+              help="Also log the metrics.jsonl numbers as TensorBoard scalars in DIR (needs: pip install tensorboard).")
 @click.option("--set", "assignments", multiple=True, metavar="KEY=VALUE",
               help="Set any config field (repeatable), e.g. --set lr_steps=[45,55]; flags above win.")
 @click.option("--resume", is_flag=True,
               help="Continue the run in --out from its last checkpoint, with its own settings (config.toml); "
-                   "only --epochs, --workers, --device and checkpoint_every/eval_every may change.")
+                   "only --epochs, --workers, --device, --tensorboard and checkpoint_every/eval_every may change.")
 def finetune(data: Path, config_path: Path | None, out: Path, pretrained: Path | None, resume: bool,
              assignments: tuple[str, ...], **flags: Any) -> None:
     """Train an action classifier on DATA: STRL fine-tuning of a pre-trained encoder, a linear

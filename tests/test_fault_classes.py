@@ -101,3 +101,67 @@ def test_show_unknown_picture_format_is_a_usage_error(data, tmp_path):
 def test_show_refuses_a_mask_hiding_every_joint_as_pretraining_does(data, tmp_path):
     one_line_error(run("show", data, "--num-parts", "6", "--out", tmp_path / "a.png"), "hides them all")
     assert list(tmp_path.iterdir()) == []
+
+
+# ----------------------------------------------------------------------------- a checkpoint meets data: the encoder
+
+@pytest.fixture(scope="module")
+def pretrained_gcn12(data, tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs") / "pre"
+    result = run("pretrain", data, "--out", out, *TINY, "--conv", "gcn", "--set", "hidden_channels=12",
+                 "--set", "enc_layers=2")
+    assert result.exit_code == 0, result.output
+    return out
+
+
+NO_WIDTH = ["--epochs", "1", "--batch-size", "4", "--set", "num_frames=8", "--set", "base_batch_size=4",
+            "--device", "cpu"]  # TINY without its width
+
+
+@pytest.mark.parametrize("protocol", ["finetune", "linear"])
+def test_unset_width_depth_conv_come_from_the_pretraining_run(data, pretrained_gcn12, tmp_path, protocol):
+    result = run("finetune", data, "--out", tmp_path / "ft", "--pretrained", pretrained_gcn12, "--protocol", protocol,
+                 "--train-split", "train", *NO_WIDTH)
+    assert result.exit_code == 0, result.output
+    saved = (tmp_path / "ft" / "config.toml").read_text()
+    assert "hidden_channels = 12" in saved and "enc_layers = 2" in saved and 'conv = "gcn"' in saved, saved
+
+
+def test_a_width_contradicting_the_pretraining_run_is_refused(data, pretrained_gcn12, tmp_path):
+    one_line_error(run("finetune", data, "--out", tmp_path / "ft", "--pretrained", pretrained_gcn12,
+                       "--train-split", "train", *NO_WIDTH, "--set", "hidden_channels=64"),
+                   "hidden_channels=12, but 64 was asked for")
+    assert not (tmp_path / "ft").exists()
+
+
+def test_from_scratch_the_encoder_is_the_papers(data, tmp_path):
+    result = run("finetune", data, "--out", tmp_path / "ft", *FT, *NO_WIDTH)
+    assert result.exit_code == 0, result.output
+    saved = (tmp_path / "ft" / "config.toml").read_text()
+    assert "hidden_channels = 64" in saved and "enc_layers = 3" in saved and 'conv = "gin"' in saved, saved
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"num_channels": 2}, "trained on 3-D coordinates (3 channels), the data has 2"),
+    ({"layout": "kinect_v1_20"}, "layout 'kinect_v1_20' (20 joints) instead of 'ntu25'"),
+    ({"class_names": ["a", "b"]}, "its classifier has 3 classes, the data has 2"),
+])
+def test_predict_meets_its_checkpoint_through_the_one_check(finetuned, data, tmp_path, change, message):
+    """A checkpoint without its own preprocessing record (an older run) and a preprocessing.json
+    beside it that does not fit it (another run's): predict refuses, as evaluate does."""
+    import json
+    import shutil
+
+    import torch
+
+    from skelgraph.graph.layouts import get_layout
+
+    moved = tmp_path / "run"
+    shutil.copytree(finetuned, moved)
+    state = torch.load(moved / "checkpoint.pt", weights_only=False)
+    recipe = state.pop("preprocessing")
+    torch.save(state, moved / "checkpoint.pt")
+    if "layout" in change:
+        change = {"layout": get_layout(change["layout"]).to_json()}
+    (moved / "preprocessing.json").write_text(json.dumps(recipe | change))
+    one_line_error(run("predict", moved, data, "--kind", "numpy"), "preprocessing.json", message)

@@ -25,8 +25,9 @@ path            what runs
 ==============  ================================================================================
 
 **How it times.** Every row is measured on ``warmup + repeats`` different batches (new
-tensors, new masks, new ``edge_index``: the per-batch caches of the fused path are rebuilt
-each step, as in training). In each round every path of the row runs once on that round's
+tensors, new masks, new ``edge_index`` tensors; the fused path's caches compare each with the
+last one and rebuild only when it differs, as in training, where batches of one size share one
+graph structure). In each round every path of the row runs once on that round's
 batch, the order rotating from round to round (:func:`skelgraph.bench.timing.paired_times`); the
 ``warmup`` rounds are untimed. The speed of a path against ``dense`` is the median over rounds
 of the per-round ratio ``dense seconds / path seconds`` with a bootstrap 95 % interval: other

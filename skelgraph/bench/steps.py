@@ -42,7 +42,7 @@ def make_batch(config: BenchConfig, layout: Layout | None = None, seed: int | No
 
 def make_batches(config: BenchConfig, count: int, device: torch.device | str = "cpu") -> list[Batch]:
     r"""``count`` different batches (:func:`make_batch` with seeds ``seed, seed + 1, ...``), each
-    with its own tensors, so a path that caches per ``edge_index`` rebuilds every step."""
+    with its own tensors (equal ``edge_index`` values, as a training loop's batches of one size)."""
     layout = get_layout(config.layout_name)
     return [make_batch(config, layout, config.seed + i).to(device) for i in range(count)]
 

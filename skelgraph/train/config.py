@@ -1,7 +1,8 @@
 r"""Run configuration: TOML file -> frozen dataclass -> plain keyword arguments.
 
 One flat dataclass per command. A TOML file sets any subset of the fields; unknown keys
-and wrong types are errors naming the file. CLI flags then replace a few values with
+and wrong types are errors naming the file. A file may name one ``base = "other.toml"``
+(relative to it) whose values it overrides (:func:`read_config_values`). CLI flags then replace a few values with
 :func:`dataclasses.replace`, and every run writes the resolved config into its run
 directory (``config.toml``), which can be passed back with ``--config`` to repeat it.
 """
@@ -90,13 +91,15 @@ class PretrainConfig:
     device: str = "auto"
     amp: bool = False
     checkpoint_every: int = 1  # epochs
+    tensorboard: str | None = None  # a folder for TensorBoard scalars (the metrics.jsonl numbers); needs tensorboard
 
 
 @dataclass(frozen=True)
 class FinetuneConfig:
     r"""STRL fine-tuning / linear probe / training from scratch. Defaults are the paper's
-    (arXiv 2307.08476, Sec. 4.2); the encoder's width, depth and conv must match the
-    pre-training checkpoint when ``init = "pretrained"``."""
+    (arXiv 2307.08476, Sec. 4.2); the encoder's width, depth, conv, features and temporal kernel
+    are the pre-training checkpoint's when ``init = "pretrained"`` (unset: taken from it; set:
+    they must match it)."""
 
     # data
     train_split: str | None = None
@@ -111,11 +114,12 @@ class FinetuneConfig:
     # model
     init: Literal["pretrained", "none"] = "pretrained"
     protocol: Literal["finetune", "linear"] = "finetune"
-    hidden_channels: int = 64
-    enc_layers: int = 3
-    conv: ConvName = "gin"
-    # the encoder's input features and temporal kernel: unset (None) = the pre-training run's, or
-    # ("position",) and 0 without one; a value set must match the pre-training run's
+    # the encoder (width D, depth, conv, input features, temporal kernel): unset (None) = the
+    # pre-training run's, or the paper's 64, 3, "gin", ("position",), 0 without one; a value set
+    # must match the pre-training run's
+    hidden_channels: int | None = None
+    enc_layers: int | None = None
+    conv: ConvName | None = None
     features: tuple[Feature, ...] | None = None
     temporal_kernel: int | None = None
     temporal_block: TemporalBlock | None = None  # unset = the pre-training run's (else depthwise)
@@ -155,6 +159,7 @@ class FinetuneConfig:
     amp: bool = False
     checkpoint_every: int = 1
     eval_every: int = 5
+    tensorboard: str | None = None  # a folder for TensorBoard scalars (the metrics.jsonl numbers); needs tensorboard
 
 
 C = TypeVar("C")
@@ -254,20 +259,51 @@ def make_config(cls: type[C], values: dict[str, Any], source: str = "config") ->
     return cls(**clean)
 
 
+#: The key naming a config's base file (not a field of any config).
+BASE = "base"
+
+
+def read_config_values(path: str | Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+    r"""The values a TOML config file sets, its ``base`` resolved: ``base = "other.toml"`` (a path
+    relative to the file's folder) loads that file first (which may name its own base), and the
+    file's keys override the base's. What a run writes (``config.toml``) is the resolved result,
+    with no ``base`` left.
+
+    Raises:
+        ConfigError: the file or a base is missing or not TOML, ``base`` is not a string, or
+            the bases form a cycle (each names the file).
+    """
+    path = Path(path)
+    try:
+        values = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        where = f" (the base of {_seen[-1]})" if _seen else ""
+        raise ConfigError(f"{path}: config file not found{where}") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError(f"{path}: cannot read the config file ({getattr(err, 'strerror', None) or err})") from None
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{path}: not valid TOML: {err}") from None
+    if BASE not in values:
+        return values
+    base = values.pop(BASE)
+    if not isinstance(base, str) or not base:
+        raise ConfigError(f"{path}: base must be the path of another config file, got {base!r}")
+    base_path = (path.parent / base).resolve()
+    chain = (*_seen, path.resolve())
+    if base_path in chain:
+        raise ConfigError(f"{path}: base {base!r} makes a cycle ({' -> '.join(p.name for p in chain)} -> "
+                          f"{base_path.name})")
+    return read_config_values(base_path, chain) | values
+
+
 def load_config(cls: type[C], path: str | Path | None, **overrides: Any) -> C:
-    """``cls`` from a TOML file (or defaults when ``path`` is None), then ``overrides`` whose
-    value is not None."""
+    """``cls`` from a TOML file (or defaults when ``path`` is None; a ``base`` key inherits, see
+    :func:`read_config_values`), then ``overrides`` whose value is not None."""
     values: dict[str, Any] = {}
     source = "defaults"
     if path is not None:
-        path = Path(path)
         source = str(path)
-        try:
-            values = tomllib.loads(path.read_text())
-        except FileNotFoundError:
-            raise ConfigError(f"{path}: config file not found") from None
-        except tomllib.TOMLDecodeError as err:
-            raise ConfigError(f"{path}: not valid TOML: {err}") from None
+        values = read_config_values(path)
     config = make_config(cls, values, source)
     changes = {k: v for k, v in overrides.items() if v is not None}
     checked = make_config(cls, changes, "command line")  # validates names and types

@@ -90,16 +90,22 @@ def build_model(config: FinetuneConfig, in_channels: int, num_classes: int, pret
     return STRLClassifier(in_channels, num_classes, **arch, **extra), None
 
 
+#: The encoder's settings a fine-tuning run takes from its pre-training checkpoint when unset,
+#: with the paper's values for a run without one.
+ENCODER_DEFAULTS = {"hidden_channels": 64, "enc_layers": 3, "conv": "gin", "features": ("position",),
+                    "temporal_kernel": 0, "temporal_block": "depthwise"}
+
+
 def resolve_encoder_inputs(config: FinetuneConfig, pretrained: dict[str, Any] | None) -> FinetuneConfig:
-    r"""``config`` with its unset ``features``, ``temporal_kernel`` and ``temporal_block``
-    (``None``) taken from the pre-training checkpoint ``pretrained`` (else ``("position",)``,
-    ``0`` and ``"depthwise"``), so the
-    run records what it used; a value that was set stays (and must match, :func:`check_compatible`)."""
+    r"""``config`` with its unset encoder settings (``None``: width, depth, conv, features,
+    temporal kernel and block) taken from the pre-training checkpoint ``pretrained`` (else the paper's,
+    :data:`ENCODER_DEFAULTS`), so the run records what it used; a value that was set stays (and
+    must match, :func:`~skelgraph.nn.strl.check_compatible`)."""
     saved = (pretrained or {}).get("config", {}) or {}
-    features = config.features if config.features is not None else tuple(saved.get("features", ("position",)))
-    kernel = config.temporal_kernel if config.temporal_kernel is not None else int(saved.get("temporal_kernel", 0))
-    block = config.temporal_block or saved.get("temporal_block") or "depthwise"
-    return dataclasses.replace(config, features=tuple(features), temporal_kernel=kernel, temporal_block=block)
+    values = {key: getattr(config, key) if getattr(config, key) is not None else saved.get(key, default)
+              for key, default in ENCODER_DEFAULTS.items()}
+    values["features"] = tuple(values["features"])
+    return dataclasses.replace(config, **values)
 
 
 def param_groups(model: Module, lr: float, encoder_lr_scale: float = 1.0, split: bool = False) -> list[dict[str, Any]]:
@@ -222,7 +228,7 @@ def _finetune(config: FinetuneConfig, data_path: Path, out_dir: Path, pretrained
     scaler = torch.amp.GradScaler("cuda", enabled=config.amp and device.type == "cuda")
     criterion = torch.nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
     start_epoch, pretrained_source = 0, str(pretrained) if pretrained is not None else None
-    log = MetricsLog(out_dir / "metrics.jsonl", enabled=dist_info.is_main)
+    log = MetricsLog(out_dir / "metrics.jsonl", enabled=dist_info.is_main, tensorboard=config.tensorboard)
     if resume:
         state = load_checkpoint(checkpoint_path, map_location=device)
         check_resume_config(config, state, out_dir)  # the weights hold the run's settings: no others

@@ -24,6 +24,7 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -38,6 +39,7 @@ from skelgraph.data.recipe import RECIPE_FILE, Recipe
 from skelgraph.data.sequence import SkeletonError, SkeletonSequence
 from skelgraph.graph.layouts import Layout
 from skelgraph.train.common import RunDirError, resolve_device
+from skelgraph.train.compat import check_data
 
 
 @dataclass
@@ -80,6 +82,16 @@ def _recipe_of(state: dict[str, Any]) -> Recipe:
                       f"recorded it); fine-tune it again to predict on raw recordings")
 
 
+def recipe_data(recipe: Recipe) -> SimpleNamespace:
+    r"""What :func:`~skelgraph.train.compat.check_data` reads of a dataset (layout, channels,
+    classes, centring), for the data a recipe makes: new recordings meet the checkpoint through
+    the same check as a preprocessed file."""
+    steps = recipe.steps or {}
+    return SimpleNamespace(layout=recipe.layout, num_channels=recipe.num_channels,
+                           class_names=list(recipe.class_names), num_classes=len(recipe.class_names) or None,
+                           provenance={"center": bool(steps.get("center", False))})
+
+
 class Predictor:
     r"""A trained classifier with the preprocessing of its training data.
 
@@ -113,7 +125,10 @@ class Predictor:
                 raise RunDirError(f"{run}: a pre-training run has no classifier; fine-tune it first, or export "
                                   f"its features with `skelgraph embed`") from None
             raise
-        return cls(model, _recipe_of(state), state.get("class_names") or [], dev)
+        recipe = _recipe_of(state)
+        where = "its preprocessing record" if "preprocessing" in state else Path(state["path"]).parent / RECIPE_FILE
+        check_data(state, recipe_data(recipe), data=where, classes=True)  # the one check evaluate makes
+        return cls(model, recipe, state.get("class_names") or [], dev)
 
     # -- graphs ----------------------------------------------------------------------------------
 

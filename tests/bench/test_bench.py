@@ -1,4 +1,5 @@
 import json
+from dataclasses import replace
 
 import pytest
 import torch
@@ -170,14 +171,16 @@ def test_neighbour_sum_rows_compute_the_same_sum_on_every_path():
         torch.testing.assert_close(out, outs["plain"], rtol=1e-5, atol=1e-5, msg=path)
 
 
-def test_fused_step_rebuilds_its_adjacency_for_each_batch():
+def test_fused_step_builds_its_adjacency_once_for_batches_of_one_size():
     config = BenchConfig(batch=2, frames=6, width=8, convs=("gcn",))
-    batches = make_batches(config, 2)
+    batches = make_batches(config, 2) + make_batches(replace(config, batch=3), 1)
     model = build_models("gcn", config)["mae"]
     step = make_step("mae", model, None, batches, dense_adjacency(batches[0].edge_index, 25), "fused", "fwd")
     step(0)
     built = model.encoder[0]._csr_cache.value
-    step(1)
+    step(1)  # a new batch of the same size: an equal edge_index, as in training
+    assert model.encoder[0]._csr_cache.value is built
+    step(2)
     assert model.encoder[0]._csr_cache.value is not built
 
 

@@ -228,7 +228,8 @@ def test_finetune_takes_unset_features_from_the_pretraining_run(synth_file, tmp_
 
 def test_cli_width_mismatch_is_one_line(synth_file, pretrained, tmp_path):
     result = CliRunner().invoke(main, ["finetune", str(synth_file), "--out", str(tmp_path / "run"),
-                                       "--pretrained", str(pretrained), "--train-split", "train"])
+                                       "--pretrained", str(pretrained), "--train-split", "train",
+                                       "--set", "hidden_channels=64"])  # unset, it would be the run's 16
     assert result.exit_code == 1
     assert "hidden_channels=16, but 64 was asked for" in result.output and "Traceback" not in result.output
 
