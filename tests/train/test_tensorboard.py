@@ -66,3 +66,16 @@ def test_a_run_logs_every_epochs_scalars(fake_tensorboard, tmp_path):
     logged = {(tag, step): value for _, tag, value, step in fake_tensorboard.calls}
     assert all(logged[("loss", r["epoch"])] == r["loss"] for r in records)
     assert {tag for tag, _ in logged} >= {"loss", "lr", "samples_per_s"}
+
+
+def test_cli_flag_without_tensorboard_stops_before_the_run_directory(no_tensorboard, tmp_path):
+    from click.testing import CliRunner
+
+    from skelgraph.cli import main
+
+    data = tmp_path / "s.h5"
+    write_synthetic(data, "ntu25", samples=12, classes=2, seed=0)
+    result = CliRunner().invoke(main, ["pretrain", str(data), "--out", str(tmp_path / "run"), "--epochs", "1",
+                                       "--tensorboard", str(tmp_path / "tb")])
+    assert result.exit_code == 1 and "pip install tensorboard" in result.output
+    assert not (tmp_path / "run").exists() and not (tmp_path / "tb").exists()
