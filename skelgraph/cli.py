@@ -167,8 +167,14 @@ def _progress(results, total: int, description: str):
 @click.option("--center/--no-center", default=True, show_default=True,
               help="Subtract the layout's centre joint, frame by frame (per-frame centring: each frame's "
                    "origin is its own centre joint, so global translation is removed).")
+@click.option("--center-per-frame/--center-first-frame", default=True, show_default=True,
+              help="With --center: each frame's own centre joint as its origin, or one origin per sequence, "
+                   "the first frame's centre joint (CTR-GCN's NW-UCLA recipe; keeps the global trajectory).")
 @click.option("--align/--no-align", default=True, show_default=True,
               help="3D only: rotate so the spine is vertical and the shoulders parallel to x.")
+@click.option("--scale/--no-scale", default=False, show_default=True,
+              help="Scale each sequence into [-1, 1] by its largest coordinate (one factor per sequence, "
+                   "after centring and alignment), as the field's NW-UCLA recipes do.")
 @click.option("--drop-empty/--keep-empty", default=True, show_default=True,
               help="Drop frames in which nobody is present.")
 @click.option("--delimiter", default=None,
@@ -202,7 +208,8 @@ def _progress(results, total: int, description: str):
 def preprocess(kind: str, src: Path, out: Path, layout_name: str | None, to_layout: str | None,
                joints: str | None, joint_map: str | None, drop_unmatched: bool, label_pattern: str | None,
                label_file: Path | None, split_file: Path | None, max_persons: int | None, max_frames: int | None,
-               exclude_list: Path | None, center: bool, align: bool, drop_empty: bool, delimiter: str | None,
+               exclude_list: Path | None, center: bool, center_per_frame: bool, align: bool, scale: bool,
+               drop_empty: bool, delimiter: str | None,
                header: bool | None, axes: str, frame_column: str | None, skip_columns: int, long_table: bool,
                joint_column: str | None, mat_variable: str,
                mat_dims: str, workers: int, strict: bool, decimals: int | None) -> None:
@@ -253,7 +260,8 @@ def preprocess(kind: str, src: Path, out: Path, layout_name: str | None, to_layo
             raise click.BadParameter(str(err)) from None
         read = ReadOptions(joints=joints, to_layout=to_layout, joint_map=joint_map, drop_unmatched=drop_unmatched,
                            table=table, mat=mat)
-        options = PreprocessOptions(max_persons=max_persons, max_frames=max_frames, center=center, align=align,
+        options = PreprocessOptions(max_persons=max_persons, max_frames=max_frames, center=center,
+                                    center_per_frame=center_per_frame, scale=scale, align=align,
                                     drop_empty=drop_empty, exclude=excluded, split_file=split_file,
                                     label_pattern=label_pattern, label_file=label_file, workers=workers,
                                     strict=strict, decimals=decimals)

@@ -29,6 +29,7 @@ class ConfigError(ValueError):
 # input features of the encoder and reconstruction targets (skelgraph.nn.features)
 Feature = Literal["position", "motion", "trajectory"]
 Target = Literal["position", "motion"]
+TemporalBlock = Literal["depthwise", "full", "bottleneck"]  # skelgraph.nn.encoder.TEMPORAL_BLOCKS
 ConvName = Literal[CONV_NAMES]  # type: ignore[valid-type]  # a conv of skelgraph.nn.conv.CONV_CLASSES
 
 
@@ -51,6 +52,9 @@ class PretrainConfig:
     # displacement; trajectory = the centre joint's track, needs files preprocessed with --no-center)
     features: tuple[Feature, ...] = ("position",)
     temporal_kernel: int = 0  # depthwise temporal conv after each encoder layer; 0 = frame-wise (the paper's)
+    # the kind of that temporal layer: depthwise (D * k weights), full (ST-GCN's unit: a D -> D conv over
+    # frames, LayerNorm, residual) or bottleneck (the same through D / 4 channels); nn.encoder.make_temporal
+    temporal_block: TemporalBlock = "depthwise"
     # what hidden joints are scored on, and how (sce = scaled cosine error, the paper's; mse / l1 are
     # normalised by the targets' scale, skelgraph.nn.losses)
     targets: tuple[Target, ...] = ("position",)
@@ -120,6 +124,7 @@ class FinetuneConfig:
     conv: ConvName | None = None
     features: tuple[Feature, ...] | None = None
     temporal_kernel: int | None = None
+    temporal_block: TemporalBlock | None = None  # unset = the pre-training run's (else depthwise)
     strl_layers: int = 3
     # multi-scale temporal conv after each STRL layer, or once after them all ("head"); per-layer
     # won on a validation split carved from NW-UCLA's training views (experiments/RESULTS.md)

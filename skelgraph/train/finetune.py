@@ -75,7 +75,8 @@ def build_model(config: FinetuneConfig, in_channels: int, num_classes: int, pret
     pre-training checkpoint dict) is given; returns ``(model, load report or None)``."""
     config = resolve_encoder_inputs(config, pretrained)
     arch = dict(hidden_channels=config.hidden_channels, enc_layers=config.enc_layers, conv=config.conv,
-                features=config.features, temporal_kernel=config.temporal_kernel)
+                features=config.features, temporal_kernel=config.temporal_kernel,
+                temporal_block=config.temporal_block)
     if config.protocol == "linear":
         if pretrained is not None:
             return LinearProbe.from_pretrained(pretrained, num_classes, layout=layout_json, in_channels=in_channels,
@@ -92,12 +93,12 @@ def build_model(config: FinetuneConfig, in_channels: int, num_classes: int, pret
 #: The encoder's settings a fine-tuning run takes from its pre-training checkpoint when unset,
 #: with the paper's values for a run without one.
 ENCODER_DEFAULTS = {"hidden_channels": 64, "enc_layers": 3, "conv": "gin", "features": ("position",),
-                    "temporal_kernel": 0}
+                    "temporal_kernel": 0, "temporal_block": "depthwise"}
 
 
 def resolve_encoder_inputs(config: FinetuneConfig, pretrained: dict[str, Any] | None) -> FinetuneConfig:
     r"""``config`` with its unset encoder settings (``None``: width, depth, conv, features,
-    temporal kernel) taken from the pre-training checkpoint ``pretrained`` (else the paper's,
+    temporal kernel and block) taken from the pre-training checkpoint ``pretrained`` (else the paper's,
     :data:`ENCODER_DEFAULTS`), so the run records what it used; a value that was set stays (and
     must match, :func:`~skelgraph.nn.strl.check_compatible`)."""
     saved = (pretrained or {}).get("config", {}) or {}

@@ -51,6 +51,7 @@ def build_model(config: PretrainConfig, in_channels: int) -> SkeletonMAE:
                        enc_layers=config.enc_layers, dec_layers=config.dec_layers, conv=config.conv,
                        edge_weight=config.edge_weight, beta=config.beta, features=config.features,
                        targets=config.targets, loss=config.loss, temporal_kernel=config.temporal_kernel,
+                       temporal_block=config.temporal_block,
                        contrastive_weight=config.contrastive_weight, temperature=config.temperature)
 
 
