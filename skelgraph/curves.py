@@ -83,6 +83,7 @@ def plot_curves(runs: Sequence[str | Path], out: str | Path, labels: Sequence[st
     try:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
+        from matplotlib.ticker import MaxNLocator
     except ImportError:
         raise ImportError("plotting needs matplotlib: pip install 'skelgraph[plot]'") from None
     fig = Figure(figsize=(10, 7))
@@ -111,6 +112,7 @@ def plot_curves(runs: Sequence[str | Path], out: str | Path, labels: Sequence[st
             ax.text(0.5, 0.5, "not recorded", ha="center", va="center", transform=ax.transAxes, color="grey")
     for ax in axes[2:]:
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole (shared by the panels above)
     if title:
         fig.suptitle(title)
     fig.tight_layout()

@@ -208,3 +208,18 @@ def test_decimals_stores_coordinates_within_their_bound_in_a_smaller_file(tmp_pa
     x, y = a.read(7).keypoint, b.read(7).keypoint
     assert not np.array_equal(x, y) and np.abs(x - y).max() <= 1e-3 + 1e-6
     assert rounded.stat().st_size < exact.stat().st_size
+
+
+def test_nwucla_first_frame_centring_and_scaling_are_recorded(tmp_path):
+    import json
+
+    archive = shared_file("nw_ucla", "all_sqe.tar.gz")
+    out = tmp_path / "ucla.h5"
+    result = run("nwucla", archive, out, "--center-first-frame", "--scale")
+    assert result.exit_code == 0, result.output
+    store = H5Skeletons(out)
+    kp = store.read(0).keypoint
+    assert np.abs(kp).max() <= 1.0 + 1e-6 and np.isclose(np.abs(kp).max(), 1.0)
+    assert np.abs(kp[0, 0, store.layout.center]).max() < 1e-6
+    provenance = store.provenance if isinstance(store.provenance, dict) else json.loads(store.provenance)
+    assert provenance["center_per_frame"] is False and provenance["scale"] is True

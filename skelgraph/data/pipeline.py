@@ -42,7 +42,7 @@ class PreprocessOptions:
         max_persons: Persons kept per sample; ``None``: the most any sample has when the source
             knows it beforehand (numpy), else 1 for single-person kinds and 2 for the others.
         max_frames: Frames kept per sample (after the other steps); ``None``: all.
-        center, align, drop_empty: The steps of :func:`preprocess_sequence`.
+        center, center_per_frame, align, drop_empty, scale: The steps of :func:`preprocess_sequence`.
         exclude: Sample names (file stems) to skip.
         split_file: Your own splits (replaces the dataset's standard ones).
         label_pattern: A regular expression with a ``(?P<class>...)`` group on sample names.
@@ -57,7 +57,9 @@ class PreprocessOptions:
     max_persons: int | None = None
     max_frames: int | None = None
     center: bool = True
+    center_per_frame: bool = True  # False: one origin per sequence, its first frame's centre joint
     align: bool = True
+    scale: bool = False  # each sequence into [-1, 1] (one factor per sequence)
     drop_empty: bool = True
     exclude: frozenset[str] = frozenset()
     split_file: Path | None = None
@@ -194,8 +196,9 @@ def _preprocess(kind: str, src: Path, out: Path, report: PreprocessReport, layou
         splits = functools.partial(_checked_splits, read_split_file(options.split_file), options.split_file,
                                    report)
     max_persons = options.max_persons or source.num_persons or (1 if kind in SINGLE_PERSON_KINDS else 2)
+    # align_3d is a no-op without spine/shoulders or for 2D data
     steps = dict(max_persons=max_persons, drop_empty=options.drop_empty, center=options.center,
-                 align=options.align)  # align_3d is a no-op without spine/shoulders or for 2D data
+                 center_per_frame=options.center_per_frame, align=options.align, scale=options.scale)
     report.excluded = len(source.items) - len(items)
     if labels is not None:
         report.notes += _label_notes(labels, [names[i] for i in keep])
@@ -242,7 +245,8 @@ def _preprocess(kind: str, src: Path, out: Path, report: PreprocessReport, layou
 
     provenance = dict(
         source=str(src.resolve()), kind=kind, command=command or " ".join(sys.argv), max_persons=max_persons,
-        center=options.center, center_per_frame=True, align=align, drop_empty=options.drop_empty,
+        center=options.center, center_per_frame=options.center_per_frame, align=align, scale=options.scale,
+        drop_empty=options.drop_empty,
         max_frames=options.max_frames, excluded=report.excluded, decimals=options.decimals,
         labels=labels.source if labels is not None else None,
         joints_mapped=source.mapped, source_joints=list(source.joint_names) if source.joint_names else None,

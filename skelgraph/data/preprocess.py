@@ -239,13 +239,35 @@ def normalize_2d(keypoint: np.ndarray, img_shape: tuple[int, int]) -> np.ndarray
     return np.where(joint_present(keypoint)[..., None], out, 0.0).astype(np.float32)
 
 
-_center, _normalize_2d = center, normalize_2d  # preprocess_sequence's flags shadow the names
+def scale_unit(keypoint: np.ndarray, present: np.ndarray | None = None) -> np.ndarray:
+    r"""Scales a whole sequence so that its largest present coordinate (in absolute value) is 1:
+    every coordinate lands in ``[-1, 1]``, the origin stays where centring put it, and the
+    proportions of the body and of its motion are kept (one factor for all axes and frames).
+    This is the sequence-wise normalisation of the field's NW-UCLA recipes (CTR-GCN, Predict &
+    Cluster scale each sequence to ``[-1, 1]``): subjects far from or near the camera, tall or
+    short, give the same range. Absent joints stay zero; a sequence of zeros is returned as is.
+
+    Example:
+        >>> kp = np.array([[[[0.0, 2.0, -4.0]]]], np.float32)
+        >>> scale_unit(kp).tolist()
+        [[[[0.0, 0.5, -1.0]]]]
+    """
+    mask = joint_present(keypoint, present)  # [M, T, V]
+    if not mask.any():
+        return keypoint
+    extent = float(np.abs(keypoint[mask]).max())
+    if extent == 0.0:
+        return keypoint
+    return np.where(mask[..., None], keypoint / extent, keypoint).astype(np.float32)
+
+
+_center, _normalize_2d, _scale_unit = center, normalize_2d, scale_unit  # preprocess_sequence's flags shadow the names
 
 
 def preprocess_sequence(seq: SkeletonSequence, layout: Layout, *, max_persons: int | None = 2,
                         drop_empty: bool = True, center: bool = True, align: bool = True,
                         img_shape: tuple[int, int] | None = None,
-                        center_per_frame: bool = True) -> SkeletonSequence:
+                        center_per_frame: bool = True, scale: bool = False) -> SkeletonSequence:
     r"""Runs the standard steps on one sample; each can be switched off.
 
     1. ``img_shape`` given (2D pixel data): :func:`normalize_2d` to [-1, 1];
@@ -254,7 +276,8 @@ def preprocess_sequence(seq: SkeletonSequence, layout: Layout, *, max_persons: i
     3. ``drop_empty``: :func:`drop_empty_frames`;
     4. ``center``: :func:`center` on ``layout.center`` (per frame unless
        ``center_per_frame=False``);
-    5. ``align``: :func:`align_3d` (a no-op for 2D data or layouts without spine/shoulders).
+    5. ``align``: :func:`align_3d` (a no-op for 2D data or layouts without spine/shoulders);
+    6. ``scale`` (off by default): :func:`scale_unit`, the sequence into ``[-1, 1]``.
 
     Returns a new :class:`SkeletonSequence` (name, label and meta copied).
 
@@ -286,6 +309,8 @@ def preprocess_sequence(seq: SkeletonSequence, layout: Layout, *, max_persons: i
         keypoint = _center(keypoint, layout, per_frame=center_per_frame, present=present)
     if align:
         keypoint = align_3d(keypoint, layout, present)
+    if scale:
+        keypoint = _scale_unit(keypoint, present)
     return SkeletonSequence(name=seq.name, keypoint=np.ascontiguousarray(keypoint, dtype=np.float32),
                             score=None if score is None else np.ascontiguousarray(score, dtype=np.float32),
                             label=seq.label, meta=dict(seq.meta))

@@ -22,7 +22,7 @@ read              how that source was read: ``layout`` (JSON of ``--layout``), `
                   ``drop_unmatched``, ``table`` and ``mat`` formats
 steps             :func:`~skelgraph.data.preprocess.preprocess_sequence`'s flags
                   (``max_persons``, ``drop_empty``, ``center``, ``center_per_frame``,
-                  ``align``) and ``max_frames``; ``None`` when the file says nothing (synthetic
+                  ``align``, ``scale``) and ``max_frames``; ``None`` when the file says nothing (synthetic
                   data: nothing is replayed but the padding to ``file_persons``)
 data              the training file, its creation time and the skelgraph version that wrote it
 ================  ============================================================================
@@ -51,7 +51,7 @@ from skelgraph.graph.layouts import Layout, LayoutError, get_layout, layout_from
 
 RECIPE_VERSION = 1
 RECIPE_FILE = "preprocessing.json"
-STEP_KEYS = ("max_persons", "drop_empty", "center", "center_per_frame", "align", "max_frames")
+STEP_KEYS = ("max_persons", "drop_empty", "center", "center_per_frame", "align", "scale", "max_frames")
 
 
 def read_options_record(read: ReadOptions, layout: str | Path | Layout | None) -> dict[str, Any]:
@@ -158,7 +158,8 @@ class Recipe:
         out = preprocess_sequence(seq, layout, max_persons=self.file_persons,
                                   drop_empty=bool(steps.get("drop_empty", False)),
                                   center=bool(steps.get("center", False)), align=bool(steps.get("align", False)),
-                                  center_per_frame=bool(steps.get("center_per_frame", True)))
+                                  center_per_frame=bool(steps.get("center_per_frame", True)),
+                                  scale=bool(steps.get("scale", False)))
         if steps.get("max_frames"):
             out.keypoint = out.keypoint[:, :steps["max_frames"]]
             out.score = None if out.score is None else out.score[:, :steps["max_frames"]]

@@ -16,7 +16,8 @@ kinetics   folder of clip ``*.json``; ``<folder>_label.json`` beside it (or any 
            clips; ``label_name.txt`` in the folder or beside it gives class names
 nwucla     folder of ``*.json``, the ``all_sqe.tar.gz`` archive, or one file       ``kinect_v1_20``
 bvh        folder of ``*.bvh`` or one file; the layout comes from the first        from the file
-           file's hierarchy
+           file's hierarchy, named after its skeleton; a file of another
+           skeleton is refused (reported)
 numpy      folder of ``*.npy``/``*.npz`` or one file                              by joint count
 table      folder of delimited text (``*.csv``, ``*.tsv``, ``*.txt``, subfolders    by joint names
            too; files named ``label*``, ``actionLabel*``, ``split*``, ``readme*``
@@ -353,10 +354,21 @@ def _first_readable(src: Path, files: list[Path], read: Callable[[Path], Any], w
 
 def _open_bvh(src: Path, layout: Any) -> Source:
     files = _files(src, "*.bvh")
+    load: Callable[[Any], SkeletonSequence] = read_bvh
     if layout is None and files:
         layout = _first_readable(src, files, read_bvh_layout, "build a layout")
-    return Source("bvh", _layout(layout, None, None, src) if files else get_layout("ntu25"), files, read_bvh,
+        load = partial(_load_bvh_of_rig, layout)  # every file must have the first one's skeleton
+    return Source("bvh", _layout(layout, None, None, src) if files else get_layout("ntu25"), files, load,
                   _path_name)
+
+
+def _load_bvh_of_rig(layout: Layout, path: Path) -> SkeletonSequence:
+    seq = read_bvh(path)
+    if seq.meta.get("skeleton") != layout.name:
+        raise SkeletonError(f"{path}: another skeleton ({seq.meta.get('skeleton')}, {seq.keypoint.shape[2]} joints) "
+                            f"than the layout's, {layout.name} from {layout.source}; preprocess each rig on its own "
+                            f"(or give --layout)")
+    return seq
 
 
 def _open_numpy(src: Path, layout: Any, num_joints: int | None = None) -> Source:

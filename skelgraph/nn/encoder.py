@@ -12,7 +12,10 @@ every joint see its own neighbourhood in time (the role of ST-GCN's temporal con
 masked joint can be rebuilt from the frames around it and the encoder's features carry motion.
 It is depthwise (one ``kernel_size`` filter per channel; the next graph convolution's MLP mixes
 channels), which keeps it cheap next to the graph convolution: ``D * kernel_size`` weights per
-layer.
+layer. ``temporal_block = "full"`` (:class:`TemporalConvBlock`) is ST-GCN's unit instead: a
+temporal convolution that mixes channels as it mixes frames (``D * D * kernel_size`` weights),
+normalised, with a residual; ``"bottleneck"`` squeezes it through ``D / 4`` channels (about the
+cost of the depthwise layer next to a GIN layer, most of the full block's reach).
 
 Shapes: N nodes (a node is one person's joint), T frames, C coordinate channels, C_f = C times
 the number of input features, D hidden channels.
@@ -22,8 +25,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import torch
 from torch import Tensor
-from torch.nn import Conv1d, Linear, Module, ModuleList
+from torch.nn import Conv1d, LayerNorm, Linear, Module, ModuleList, Sequential
 from torch_geometric.data import Data
 
 from skelgraph.nn.activation import FastPReLU as PReLU  # torch's PReLU, same weights, faster backward
@@ -65,12 +69,77 @@ class TemporalMixing(Module):
         return f"{type(self).__name__}({self.channels}, kernel_size={self.kernel_size})"
 
 
-def make_temporal(num_layers: int, channels: int, kernel_size: int) -> ModuleList | None:
-    r"""One :class:`TemporalMixing` per encoder layer, or ``None`` for ``kernel_size == 0`` (the
-    paper's frame-wise encoder)."""
+class TemporalConvBlock(Module):
+    r"""ST-GCN's temporal unit on ``[N, T, D]``: ``h + LayerNorm(PReLU(Conv1d_k(h)))`` along the
+    frames of every node, channels mixed (``reduction = 1``), or squeezed through
+    ``D / reduction`` channels (``1x1 -> PReLU -> Conv1d_k -> PReLU -> 1x1``). The LayerNorm's
+    weight starts at zero, so a new block is the identity and pre-training grows it (the
+    zero-init residual trick the STRL layers use); frames are zero-padded at both ends.
+
+    Args:
+        channels (int): ``D``.
+        kernel_size (int): Frames seen by one filter (odd). (default: ``9``, ST-GCN's)
+        reduction (int): Channel squeeze of the bottleneck; ``1`` = one full ``D -> D``
+            convolution. (default: ``1``)
+
+    Example:
+        >>> import torch
+        >>> block = TemporalConvBlock(8, 3, reduction=2)
+        >>> x = torch.randn(4, 10, 8)
+        >>> bool(torch.equal(block(x), x))  # the identity until trained
+        True
+    """
+
+    def __init__(self, channels: int, kernel_size: int = 9, reduction: int = 1) -> None:
+        super().__init__()
+        if kernel_size < 1 or kernel_size % 2 == 0:
+            raise ValueError(f"temporal kernel_size must be odd and positive, got {kernel_size}")
+        if reduction < 1 or channels % reduction:
+            raise ValueError(f"reduction must divide the {channels} channels, got {reduction}")
+        self.channels, self.kernel_size, self.reduction = channels, kernel_size, reduction
+        inner = channels // reduction
+        pad = kernel_size // 2
+        if reduction == 1:
+            self.conv = Sequential(Conv1d(channels, channels, kernel_size, padding=pad), PReLU())
+        else:
+            self.conv = Sequential(Conv1d(channels, inner, 1), PReLU(), Conv1d(inner, inner, kernel_size, padding=pad),
+                                   PReLU(), Conv1d(inner, channels, 1))
+        self.norm = LayerNorm(channels)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        for module in self.conv:
+            module.reset_parameters()
+        self.norm.reset_parameters()
+        torch.nn.init.zeros_(self.norm.weight)
+
+    def forward(self, h: Tensor) -> Tensor:
+        return h + self.norm(self.conv(h.transpose(1, 2)).transpose(1, 2))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.channels}, kernel_size={self.kernel_size}, reduction={self.reduction})"
+
+
+TEMPORAL_BLOCKS = ("depthwise", "full", "bottleneck")  # the encoder's temporal layer, by name
+BOTTLENECK_REDUCTION = 4
+
+
+def make_temporal(num_layers: int, channels: int, kernel_size: int, block: str = "depthwise") -> ModuleList | None:
+    r"""One temporal layer per encoder layer, or ``None`` for ``kernel_size == 0`` (the paper's
+    frame-wise encoder): :class:`TemporalMixing` (``block="depthwise"``) or
+    :class:`TemporalConvBlock` (``"full"``; ``"bottleneck"`` squeezes it by
+    :data:`BOTTLENECK_REDUCTION`)."""
+    if block not in TEMPORAL_BLOCKS:
+        raise ValueError(f"temporal_block must be one of {', '.join(TEMPORAL_BLOCKS)}, got {block!r}")
     if kernel_size == 0:
         return None
-    return ModuleList(TemporalMixing(channels, kernel_size) for _ in range(num_layers))
+    if block == "depthwise":
+        return ModuleList(TemporalMixing(channels, kernel_size) for _ in range(num_layers))
+    reduction = BOTTLENECK_REDUCTION if block == "bottleneck" and channels % BOTTLENECK_REDUCTION == 0 else 1
+    if block == "bottleneck" and reduction == 1:
+        raise ValueError(f"the bottleneck block needs hidden_channels divisible by {BOTTLENECK_REDUCTION}, "
+                         f"got {channels}")
+    return ModuleList(TemporalConvBlock(channels, kernel_size, reduction) for _ in range(num_layers))
 
 
 def graph_centers(data: Data, features: Sequence[str]) -> Tensor | None:
@@ -95,16 +164,17 @@ class EncoderMixin:
 
     def _build_encoder(self, in_channels: int, hidden_channels: int, enc_layers: int, conv: str,
                        features: Sequence[str] = ("position",), temporal_kernel: int = 0,
-                       **conv_kwargs: Any) -> None:
+                       temporal_block: str = "depthwise", **conv_kwargs: Any) -> None:
         if enc_layers < 1:
             raise ValueError(f"need at least one encoder layer, got {enc_layers}")
         d = hidden_channels
         self.in_channels, self.hidden_channels, self.enc_layers, self.conv = in_channels, d, enc_layers, conv
         self.feature_names, self.temporal_kernel = check_features(features), temporal_kernel
+        self.temporal_block = temporal_block
         self.embed = FastLinear(in_channels * len(self.feature_names), d)  # Linear, faster weight gradient
         self.encoder = ModuleList(make_conv(conv, d, d, **conv_kwargs) for _ in range(enc_layers))
         self.encoder_act = ModuleList(PReLU() for _ in range(enc_layers))
-        self.encoder_temporal = make_temporal(enc_layers, d, temporal_kernel)
+        self.encoder_temporal = make_temporal(enc_layers, d, temporal_kernel, temporal_block)
 
     def input_features(self, data: Data) -> Tensor:
         r"""The encoder's input ``[N, T, C_f]`` from ``data.x`` ``[N, T, C]``."""

@@ -92,6 +92,8 @@ class SkeletonMAE(EncoderMixin, Module):
             (:mod:`skelgraph.nn.losses`). (default: ``"sce"``)
         temporal_kernel (int): Kernel of the encoder's temporal convolutions; ``0`` = none (the
             paper's frame-wise encoder). (default: ``0``)
+        temporal_block (str): ``"depthwise"``, ``"full"`` or ``"bottleneck"``
+            (:func:`~skelgraph.nn.encoder.make_temporal`). (default: ``"depthwise"``)
         contrastive_weight (float): Weight of the contrastive loss; ``0`` turns it off (and
             builds no projector). (default: ``0.0``)
         temperature (float): Temperature of the contrastive loss. (default: ``0.1``)
@@ -111,7 +113,8 @@ class SkeletonMAE(EncoderMixin, Module):
                  conv: str = "gin", edge_weight: float = 0.0, beta: float = 2.0, neg_ratio: float = 1.0,
                  fused: bool = True, features: Sequence[str] = ("position",),
                  targets: Sequence[str] = ("position",), loss: str = "sce", temporal_kernel: int = 0,
-                 contrastive_weight: float = 0.0, temperature: float = 0.1, **conv_kwargs: Any) -> None:
+                 contrastive_weight: float = 0.0, temperature: float = 0.1, temporal_block: str = "depthwise",
+                 **conv_kwargs: Any) -> None:
         super().__init__()
         if dec_layers < 1:
             raise ValueError(f"need at least one decoder layer, got {dec_layers}")
@@ -123,7 +126,7 @@ class SkeletonMAE(EncoderMixin, Module):
         if "trajectory" in self.target_names:
             raise ValueError("targets can be position and motion (the trajectory is the same for every joint)")
         self._build_encoder(in_channels, hidden_channels, enc_layers, conv, features, temporal_kernel,
-                            fused=fused, **conv_kwargs)
+                            temporal_block, fused=fused, **conv_kwargs)
         d = hidden_channels
         self.edge_weight, self.beta, self.neg_ratio, self.loss = edge_weight, beta, neg_ratio, loss
         self.mask_token = Parameter(torch.empty(d))

@@ -234,7 +234,9 @@ class STRLClassifier(_PooledEncoderMixin, Module):
         features (Sequence[str]): ``G_E``'s input features (:mod:`skelgraph.nn.features`).
             (default: ``("position",)``)
         temporal_kernel (int): Kernel of ``G_E``'s temporal convolutions, ``0`` = none
-            (:mod:`skelgraph.nn.temporal`). (default: ``0``)
+            (:mod:`skelgraph.nn.encoder`). (default: ``0``)
+        temporal_block (str): Their kind (:func:`~skelgraph.nn.encoder.make_temporal`).
+            (default: ``"depthwise"``)
         **conv_kwargs: Passed to every conv.
 
     Shapes:
@@ -246,11 +248,12 @@ class STRLClassifier(_PooledEncoderMixin, Module):
     def __init__(self, in_channels: int, num_classes: int, hidden_channels: int = 64, enc_layers: int = 3,
                  conv: str = "gin", strl_layers: int = 3, max_frames: int = 64, dropout: float = 0.0,
                  temporal: str = "per-layer", features: Sequence[str] = ("position",), temporal_kernel: int = 0,
-                 **conv_kwargs: Any) -> None:
+                 temporal_block: str = "depthwise", **conv_kwargs: Any) -> None:
         super().__init__()
         if temporal not in ("head", "per-layer"):
             raise ValueError(f"temporal must be 'head' or 'per-layer', got {temporal!r}")
-        self._build_encoder(in_channels, hidden_channels, enc_layers, conv, features, temporal_kernel, **conv_kwargs)
+        self._build_encoder(in_channels, hidden_channels, enc_layers, conv, features, temporal_kernel, temporal_block,
+                            **conv_kwargs)
         d = hidden_channels
         self.num_classes, self.max_frames, self.temporal_mode = num_classes, max_frames, temporal
         self.pos_embed = Parameter(torch.empty(max_frames, d))
@@ -321,7 +324,7 @@ class STRLClassifier(_PooledEncoderMixin, Module):
                         layout: str | dict | None = None, in_channels: int | None = None,
                         hidden_channels: int | None = None, enc_layers: int | None = None, conv: str | None = None,
                         features: Sequence[str] | None = None, temporal_kernel: int | None = None,
-                        **kwargs: Any) -> tuple[STRLClassifier, LoadReport]:
+                        temporal_block: str | None = None, **kwargs: Any) -> tuple[STRLClassifier, LoadReport]:
         r"""A classifier whose ``G_E`` comes from a SkeletonMAE pre-training checkpoint (a run
         directory, a ``checkpoint.pt`` or its loaded dict).
 
@@ -334,7 +337,8 @@ class STRLClassifier(_PooledEncoderMixin, Module):
         """
         state = read_checkpoint(checkpoint)
         arch = check_compatible(state, layout=layout, in_channels=in_channels, hidden_channels=hidden_channels,
-                                enc_layers=enc_layers, conv=conv, features=features, temporal_kernel=temporal_kernel)
+                                enc_layers=enc_layers, conv=conv, features=features, temporal_kernel=temporal_kernel,
+                                temporal_block=temporal_block)
         model = cls(num_classes=num_classes, **arch, **kwargs)
         return model, load_encoder_weights(model, state)
 
@@ -359,9 +363,10 @@ class LinearProbe(_PooledEncoderMixin, Module):
 
     def __init__(self, in_channels: int, num_classes: int, hidden_channels: int = 64, enc_layers: int = 3,
                  conv: str = "gin", features: Sequence[str] = ("position",), temporal_kernel: int = 0,
-                 **conv_kwargs: Any) -> None:
+                 temporal_block: str = "depthwise", **conv_kwargs: Any) -> None:
         super().__init__()
-        self._build_encoder(in_channels, hidden_channels, enc_layers, conv, features, temporal_kernel, **conv_kwargs)
+        self._build_encoder(in_channels, hidden_channels, enc_layers, conv, features, temporal_kernel, temporal_block,
+                            **conv_kwargs)
         self.num_classes = num_classes
         self.norm = BatchNorm1d(hidden_channels, affine=False, eps=1e-6)  # MAE's linear-probe norm
         self.classifier = Linear(hidden_channels, num_classes)
@@ -393,11 +398,13 @@ class LinearProbe(_PooledEncoderMixin, Module):
                         layout: str | dict | None = None, in_channels: int | None = None,
                         hidden_channels: int | None = None, enc_layers: int | None = None,
                         conv: str | None = None, features: Sequence[str] | None = None,
-                        temporal_kernel: int | None = None) -> tuple[LinearProbe, LoadReport]:
+                        temporal_kernel: int | None = None,
+                        temporal_block: str | None = None) -> tuple[LinearProbe, LoadReport]:
         r"""As :meth:`STRLClassifier.from_pretrained`."""
         state = read_checkpoint(checkpoint)
         arch = check_compatible(state, layout=layout, in_channels=in_channels, hidden_channels=hidden_channels,
-                                enc_layers=enc_layers, conv=conv, features=features, temporal_kernel=temporal_kernel)
+                                enc_layers=enc_layers, conv=conv, features=features, temporal_kernel=temporal_kernel,
+                                temporal_block=temporal_block)
         model = cls(num_classes=num_classes, **arch)
         return model, load_encoder_weights(model, state)
 
@@ -448,7 +455,7 @@ def _layout_dict(layout: str | dict) -> dict:
 def check_compatible(state: dict[str, Any], *, layout: str | dict | None = None, in_channels: int | None = None,
                      hidden_channels: int | None = None, enc_layers: int | None = None,
                      conv: str | None = None, features: Sequence[str] | None = None,
-                     temporal_kernel: int | None = None) -> dict[str, Any]:
+                     temporal_kernel: int | None = None, temporal_block: str | None = None) -> dict[str, Any]:
     r"""Checks a pre-training checkpoint against the data and the asked-for encoder (each
     argument given must match); returns the encoder's architecture (``in_channels``,
     ``hidden_channels``, ``enc_layers``, ``conv``, ``features``, ``temporal_kernel``; checkpoints
@@ -458,13 +465,17 @@ def check_compatible(state: dict[str, Any], *, layout: str | dict | None = None,
     arch = dict(in_channels=int(state["in_channels"]), hidden_channels=int(config.get("hidden_channels", 64)),
                 enc_layers=int(config.get("enc_layers", 3)), conv=config.get("conv", "gin"),
                 features=tuple(config.get("features", ("position",))),
-                temporal_kernel=int(config.get("temporal_kernel", 0)))
+                temporal_kernel=int(config.get("temporal_kernel", 0)),
+                temporal_block=config.get("temporal_block") or "depthwise")
     if features is not None and tuple(features) != arch["features"]:
         raise PretrainedMismatchError(f"{source} was pre-trained on input features {list(arch['features'])}, "
                                       f"but {list(features)} was asked for (set features to match, or leave it unset)")
     if temporal_kernel is not None and temporal_kernel != arch["temporal_kernel"]:
         raise PretrainedMismatchError(f"{source} has temporal_kernel={arch['temporal_kernel']}, but "
                                       f"{temporal_kernel} was asked for")
+    if temporal_block is not None and temporal_block != arch["temporal_block"]:
+        raise PretrainedMismatchError(f"{source} has temporal_block={arch['temporal_block']!r}, but "
+                                      f"{temporal_block!r} was asked for")
     if layout is not None and state.get("layout") is not None:
         theirs, ours = _layout_dict(state["layout"]), _layout_dict(layout)
         if theirs != ours:

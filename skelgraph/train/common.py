@@ -292,10 +292,22 @@ def check_masking(layout: Any, mask: str, num_parts: int, mask_ratio: float) -> 
 
 
 class MetricsLog:
-    """One JSON object per line (``metrics.jsonl``); appends, so a resumed run continues it."""
+    """One JSON object per line (``metrics.jsonl``); appends, so a resumed run continues it.
 
-    def __init__(self, path: Path, enabled: bool = True) -> None:
+    ``tensorboard``: a folder where the same numbers also go as TensorBoard scalars (tag = key,
+    step = epoch), through ``torch.utils.tensorboard`` (needs ``pip install tensorboard``; asking
+    for it without is a :class:`RunDirError` at once, before any training)."""
+
+    def __init__(self, path: Path, enabled: bool = True, tensorboard: str | Path | None = None) -> None:
         self.path, self.enabled = path, enabled
+        self.tensorboard, self._writer = (Path(tensorboard) if tensorboard else None), None
+        if self.tensorboard is not None and enabled:
+            try:
+                from torch.utils.tensorboard import SummaryWriter  # noqa: F401 -- checked now, used at the first write
+            except ImportError:
+                raise RunDirError(f"tensorboard = {str(self.tensorboard)!r} needs the tensorboard package: pip install "
+                                  f"tensorboard (or leave tensorboard unset; metrics.jsonl has the same numbers)") \
+                    from None
 
     def write(self, **record: Any) -> None:
         if not self.enabled:
@@ -306,6 +318,20 @@ class MetricsLog:
                 f.write(json.dumps(record) + "\n")
         except OSError as err:  # a full disk: name the file, as every other write does
             raise write_failure(self.path, err) from None
+        if self.tensorboard is not None:
+            self._scalars(record)
+
+    def _scalars(self, record: dict[str, Any]) -> None:
+        """The record's numbers as scalars at step ``epoch`` (the time stamp and ``epoch`` itself left out)."""
+        if self._writer is None:
+            from torch.utils.tensorboard import SummaryWriter
+
+            self._writer = SummaryWriter(log_dir=str(self.tensorboard))
+        step = int(record.get("epoch", 0))
+        for key, value in record.items():
+            if key != "epoch" and isinstance(value, (int, float)) and not isinstance(value, bool):
+                self._writer.add_scalar(key, value, step)
+        self._writer.flush()
 
     def truncate_after(self, epoch: int) -> None:
         """Drops records of epochs after ``epoch`` (written before a kill, redone on resume) and

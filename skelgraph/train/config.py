@@ -1,13 +1,15 @@
 r"""Run configuration: TOML file -> frozen dataclass -> plain keyword arguments.
 
 One flat dataclass per command. A TOML file sets any subset of the fields; unknown keys
-and wrong types are errors naming the file. CLI flags then replace a few values with
+and wrong types are errors naming the file. A file may name one ``base = "other.toml"``
+(relative to it) whose values it overrides (:func:`read_config_values`). CLI flags then replace a few values with
 :func:`dataclasses.replace`, and every run writes the resolved config into its run
 directory (``config.toml``), which can be passed back with ``--config`` to repeat it.
 """
 from __future__ import annotations
 
 import dataclasses
+import math
 import tomllib
 import types
 import typing
@@ -16,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
+from skelgraph.data.files import read_text_file
 from skelgraph.nn.conv import CONV_NAMES  # torch-free: the names of the one table of convs
 
 
@@ -26,6 +29,7 @@ class ConfigError(ValueError):
 # input features of the encoder and reconstruction targets (skelgraph.nn.features)
 Feature = Literal["position", "motion", "trajectory"]
 Target = Literal["position", "motion"]
+TemporalBlock = Literal["depthwise", "full", "bottleneck"]  # skelgraph.nn.encoder.TEMPORAL_BLOCKS
 ConvName = Literal[CONV_NAMES]  # type: ignore[valid-type]  # a conv of skelgraph.nn.conv.CONV_CLASSES
 
 
@@ -48,6 +52,9 @@ class PretrainConfig:
     # displacement; trajectory = the centre joint's track, needs files preprocessed with --no-center)
     features: tuple[Feature, ...] = ("position",)
     temporal_kernel: int = 0  # depthwise temporal conv after each encoder layer; 0 = frame-wise (the paper's)
+    # the kind of that temporal layer: depthwise (D * k weights), full (ST-GCN's unit: a D -> D conv over
+    # frames, LayerNorm, residual) or bottleneck (the same through D / 4 channels); nn.encoder.make_temporal
+    temporal_block: TemporalBlock = "depthwise"
     # what hidden joints are scored on, and how (sce = scaled cosine error, the paper's; mse / l1 are
     # normalised by the targets' scale, skelgraph.nn.losses)
     targets: tuple[Target, ...] = ("position",)
@@ -86,6 +93,7 @@ class PretrainConfig:
     device: str = "auto"
     amp: bool = False
     checkpoint_every: int = 1  # epochs
+    tensorboard: str | None = None  # a folder for TensorBoard scalars (the metrics.jsonl numbers); needs tensorboard
 
 
 @dataclass(frozen=True)
@@ -116,6 +124,7 @@ class FinetuneConfig:
     conv: ConvName | None = None
     features: tuple[Feature, ...] | None = None
     temporal_kernel: int | None = None
+    temporal_block: TemporalBlock | None = None  # unset = the pre-training run's (else depthwise)
     strl_layers: int = 3
     # multi-scale temporal conv after each STRL layer, or once after them all ("head"); per-layer
     # won on a validation split carved from NW-UCLA's training views (experiments/RESULTS.md)
@@ -152,6 +161,7 @@ class FinetuneConfig:
     amp: bool = False
     checkpoint_every: int = 1
     eval_every: int = 5
+    tensorboard: str | None = None  # a folder for TensorBoard scalars (the metrics.jsonl numbers); needs tensorboard
 
 
 C = TypeVar("C")
@@ -187,7 +197,8 @@ VALUE_RULES: dict[str, tuple[str, Callable[[Any], bool]]] = {
 
 
 def check_value(key: str, value: Any) -> None:
-    """Raises :class:`ConfigError` when ``value`` is outside :data:`VALUE_RULES` for ``key``.
+    """Raises :class:`ConfigError` when ``value`` is outside :data:`VALUE_RULES` for ``key``, or
+    a float that is not finite (``nan``, ``inf``: a run would train to ``nan`` and exit 0).
 
     Example:
         >>> check_value("lr", -0.1)
@@ -195,6 +206,8 @@ def check_value(key: str, value: Any) -> None:
         ...
         skelgraph.train.config.ConfigError: lr must be > 0, got -0.1
     """
+    if isinstance(value, float) and not math.isfinite(value):  # nan passes every comparison rule's "not"
+        raise ConfigError(f"{key} must be a finite number, got {value!r}")
     rule = VALUE_RULES.get(key)
     if rule is not None and value is not None and not rule[1](value):
         raise ConfigError(f"{key} must be {rule[0]}, got {value!r}")
@@ -251,20 +264,48 @@ def make_config(cls: type[C], values: dict[str, Any], source: str = "config") ->
     return cls(**clean)
 
 
+#: The key naming a config's base file (not a field of any config).
+BASE = "base"
+
+
+def read_config_values(path: str | Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+    r"""The values a TOML config file sets, its ``base`` resolved: ``base = "other.toml"`` (a path
+    relative to the file's folder) loads that file first (which may name its own base), and the
+    file's keys override the base's. What a run writes (``config.toml``) is the resolved result,
+    with no ``base`` left.
+
+    Raises:
+        ConfigError: the file or a base is missing or not TOML, ``base`` is not a string, or
+            the bases form a cycle (each names the file).
+    """
+    path = Path(path)
+    if _seen and not path.exists():
+        raise ConfigError(f"{path}: config file not found (the base of {_seen[-1]})")
+    try:
+        values = tomllib.loads(read_text_file(path, "config file", ConfigError))  # the one reader of user text
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{path}: not valid TOML: {err}") from None
+    if BASE not in values:
+        return values
+    base = values.pop(BASE)
+    if not isinstance(base, str) or not base:
+        raise ConfigError(f"{path}: base must be the path of another config file, got {base!r}")
+    base_path = (path.parent / base).resolve()
+    chain = (*_seen, path.resolve())
+    if base_path in chain:
+        raise ConfigError(f"{path}: base {base!r} makes a cycle ({' -> '.join(p.name for p in chain)} -> "
+                          f"{base_path.name})")
+    return read_config_values(base_path, chain) | values
+
+
 def load_config(cls: type[C], path: str | Path | None, **overrides: Any) -> C:
-    """``cls`` from a TOML file (or defaults when ``path`` is None), then ``overrides`` whose
-    value is not None."""
+    """``cls`` from a TOML file (or defaults when ``path`` is None; a ``base`` key inherits, see
+    :func:`read_config_values`), then ``overrides`` whose value is not None."""
     values: dict[str, Any] = {}
     source = "defaults"
     if path is not None:
-        path = Path(path)
         source = str(path)
-        try:
-            values = tomllib.loads(path.read_text())
-        except FileNotFoundError:
-            raise ConfigError(f"{path}: config file not found") from None
-        except tomllib.TOMLDecodeError as err:
-            raise ConfigError(f"{path}: not valid TOML: {err}") from None
+        values = read_config_values(path)
     config = make_config(cls, values, source)
     changes = {k: v for k, v in overrides.items() if v is not None}
     checked = make_config(cls, changes, "command line")  # validates names and types

@@ -75,7 +75,8 @@ def build_model(config: FinetuneConfig, in_channels: int, num_classes: int, pret
     pre-training checkpoint dict) is given; returns ``(model, load report or None)``."""
     config = resolve_encoder_inputs(config, pretrained)
     arch = dict(hidden_channels=config.hidden_channels, enc_layers=config.enc_layers, conv=config.conv,
-                features=config.features, temporal_kernel=config.temporal_kernel)
+                features=config.features, temporal_kernel=config.temporal_kernel,
+                temporal_block=config.temporal_block)
     if config.protocol == "linear":
         if pretrained is not None:
             return LinearProbe.from_pretrained(pretrained, num_classes, layout=layout_json, in_channels=in_channels,
@@ -92,12 +93,12 @@ def build_model(config: FinetuneConfig, in_channels: int, num_classes: int, pret
 #: The encoder's settings a fine-tuning run takes from its pre-training checkpoint when unset,
 #: with the paper's values for a run without one.
 ENCODER_DEFAULTS = {"hidden_channels": 64, "enc_layers": 3, "conv": "gin", "features": ("position",),
-                    "temporal_kernel": 0}
+                    "temporal_kernel": 0, "temporal_block": "depthwise"}
 
 
 def resolve_encoder_inputs(config: FinetuneConfig, pretrained: dict[str, Any] | None) -> FinetuneConfig:
     r"""``config`` with its unset encoder settings (``None``: width, depth, conv, features,
-    temporal kernel) taken from the pre-training checkpoint ``pretrained`` (else the paper's,
+    temporal kernel and block) taken from the pre-training checkpoint ``pretrained`` (else the paper's,
     :data:`ENCODER_DEFAULTS`), so the run records what it used; a value that was set stays (and
     must match, :func:`~skelgraph.nn.strl.check_compatible`)."""
     saved = (pretrained or {}).get("config", {}) or {}
@@ -227,7 +228,7 @@ def _finetune(config: FinetuneConfig, data_path: Path, out_dir: Path, pretrained
     scaler = torch.amp.GradScaler("cuda", enabled=config.amp and device.type == "cuda")
     criterion = torch.nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
     start_epoch, pretrained_source = 0, str(pretrained) if pretrained is not None else None
-    log = MetricsLog(out_dir / "metrics.jsonl", enabled=dist_info.is_main)
+    log = MetricsLog(out_dir / "metrics.jsonl", enabled=dist_info.is_main, tensorboard=config.tensorboard)
     if resume:
         state = load_checkpoint(checkpoint_path, map_location=device)
         check_resume_config(config, state, out_dir)  # the weights hold the run's settings: no others

@@ -161,6 +161,7 @@ def frozen_evaluate(data_path: str | Path, *, pretrained: str | Path | None = No
                     train_split: str | None = None, protocols: Sequence[str] = ("linear", "1nn"),
                     sources: Sequence[str] = SOURCES, segments: int = 1, keep_joints: bool = False, k: int = 20,
                     probe_c: float | None = None, label_fraction: float = 1.0, num_frames: int | None = None,
+                    features: Sequence[str] | None = None,
                     out: str | Path | None = None, batch_size: int = 64, device: str = "auto", workers: int = 0,
                     seed: int = 0, progress: bool | None = None) -> dict[str, Any]:
     r"""Every ``protocol`` (:data:`PROTOCOLS`) on every feature ``source`` (:data:`SOURCES`).
@@ -178,6 +179,8 @@ def frozen_evaluate(data_path: str | Path, *, pretrained: str | Path | None = No
         label_fraction: Fit on this class-balanced, seeded fraction of the fit split's labels
             (the subset ``finetune --label-fraction`` trains on with the same ``seed``).
         num_frames: Frames per sample (default: the run's, else 64).
+        features: Input features of the baselines when there is no ``pretrained`` run (default
+            ``("position",)``); with a run, its own (a different value is an error).
         out: Where ``frozen_metrics.json`` goes (``None``: not written).
         seed: Seed of the random encoder and of the label-fraction subset.
 
@@ -230,7 +233,10 @@ def frozen_evaluate(data_path: str | Path, *, pretrained: str | Path | None = No
     in_channels, num_classes = test_set.store.num_channels, test_set.num_classes
     dev = resolve_device(device)
 
-    arch = check_compatible(state, in_channels=in_channels) if state is not None else {"in_channels": in_channels}
+    if state is not None:
+        arch = check_compatible(state, in_channels=in_channels, features=features)
+    else:
+        arch = {"in_channels": in_channels, "features": tuple(features or ("position",))}
     feature_names = list(arch.get("features", ("position",)))
     extractors: dict[str, Any] = {}
     if "pretrained" in sources:

@@ -51,6 +51,7 @@ def build_model(config: PretrainConfig, in_channels: int) -> SkeletonMAE:
                        enc_layers=config.enc_layers, dec_layers=config.dec_layers, conv=config.conv,
                        edge_weight=config.edge_weight, beta=config.beta, features=config.features,
                        targets=config.targets, loss=config.loss, temporal_kernel=config.temporal_kernel,
+                       temporal_block=config.temporal_block,
                        contrastive_weight=config.contrastive_weight, temperature=config.temperature)
 
 
@@ -123,7 +124,7 @@ def _pretrain(config: PretrainConfig, data_path: Path, out_dir: Path, resume: bo
         step / steps_per_epoch, warmup_epochs=config.warmup_epochs, schedule=config.schedule, epochs=config.epochs))
     scaler = torch.amp.GradScaler("cuda", enabled=config.amp and device.type == "cuda")
     start_epoch = 0
-    log = MetricsLog(out_dir / "metrics.jsonl", enabled=dist_info.is_main)
+    log = MetricsLog(out_dir / "metrics.jsonl", enabled=dist_info.is_main, tensorboard=config.tensorboard)
     if resume:
         state = load_checkpoint(checkpoint_path, map_location=device)
         check_resume_config(config, state, out_dir)  # the weights hold the run's settings: no others

@@ -128,7 +128,7 @@ def _read_holder(fd: int) -> str:
 
 #: Settings a resumed run may change: how long it runs and where, not what it computes. Every
 #: other setting is the run's own; asking for another value is refused.
-RESUMABLE = ("epochs", "workers", "device", "checkpoint_every", "eval_every")
+RESUMABLE = ("epochs", "workers", "device", "checkpoint_every", "eval_every", "tensorboard")
 
 
 def _saved_config(cls: type, state: dict[str, Any]) -> Any:
@@ -173,10 +173,8 @@ def resume_config(cls: type, out_dir: str | Path, checkpoint: str, config_path: 
         RunDirError: a setting that contradicts the run (one line naming them all), or no run.
         CheckpointError: the checkpoint cannot be read.
     """
-    import tomllib
-
     from skelgraph.train.checkpoints import load_checkpoint
-    from skelgraph.train.config import load_config
+    from skelgraph.train.config import load_config, read_config_values
 
     out_dir = Path(out_dir)
     if not (out_dir / checkpoint).exists():
@@ -185,7 +183,7 @@ def resume_config(cls: type, out_dir: str | Path, checkpoint: str, config_path: 
     asked = load_config(cls, config_path, **overrides)  # validates the file and the flags
     keys = {k for k, v in overrides.items() if v is not None}
     if config_path is not None:
-        keys |= set(tomllib.loads(Path(config_path).read_text()))
+        keys |= set(read_config_values(config_path))
     bad = contradictions(run, asked, sorted(keys))
     if bad:
         raise RunDirError(f"{out_dir}: --resume continues the run with its own settings, and {'; '.join(bad)} "

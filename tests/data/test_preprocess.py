@@ -188,3 +188,23 @@ def test_preprocess_real_ntu_two_person():
     assert seq.keypoint.shape == (2, 70, 25, 3) and (seq.keypoint[1] != 0).any()
     spine = seq.keypoint[0, 0, 1] - seq.keypoint[0, 0, 0]
     assert spine[1] > 0 and np.allclose(spine[[0, 2]], 0, atol=1e-5)
+
+
+def test_scale_unit_puts_the_largest_coordinate_at_one_and_keeps_absent_joints():
+    from skelgraph.data.preprocess import scale_unit
+
+    kp = _bodies(np.random.default_rng(1), [0.05], t=6)
+    kp[0, 2, 3] = 0.0  # an undetected joint
+    out = scale_unit(kp)
+    assert np.isclose(np.abs(out).max(), 1.0) and (out[0, 2, 3] == 0).all()
+    np.testing.assert_allclose(out * np.abs(kp).max(), kp, rtol=1e-5, atol=1e-6)  # one factor for everything
+
+
+def test_first_frame_centring_then_scaling_in_preprocess_sequence():
+    kp = _bodies(np.random.default_rng(2), [0.05], t=8)
+    kp[0] += np.linspace(0, 2, 8, dtype=np.float32)[:, None, None]  # the subject walks
+    out = preprocess_sequence(SkeletonSequence("walk", kp), NTU25, max_persons=1, center_per_frame=False,
+                              align=False, scale=True).keypoint
+    assert np.abs(out[0, 0, NTU25.center]).max() < 1e-6  # first frame's centre joint at the origin
+    assert np.abs(out[0, -1, NTU25.center]).max() > 0.1  # the walk is kept
+    assert np.isclose(np.abs(out).max(), 1.0)

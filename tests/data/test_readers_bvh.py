@@ -95,7 +95,7 @@ def test_layout_from_hierarchy(tmp_path):
     assert layout.joints == ("pelvis", "leg", "leg_end", "chest", "arm_l", "arm_r")
     assert set(layout.bones) == {(1, 0), (2, 1), (3, 0), (4, 3), (5, 3)}
     assert layout.parts == (("root", (0,)), ("leg", (1, 2)), ("chest", (3, 4, 5)))
-    assert layout.center == 0 and layout.name == "clip"
+    assert layout.center == 0 and layout.name.startswith("bvh-pelvis-6j-") and layout.source == "clip.bvh"
 
 
 def test_root_position_channels(tmp_path):
@@ -210,3 +210,25 @@ def test_a_joint_exactly_at_the_origin_stays_a_joint(tmp_path):
     seq.keypoint[0, 0] = [[1, 0, 0], [0, 0, 0], [0, -1, 0], [1, 1, 0], [2, 1, 0], [0, 1, 0]]
     out = preprocess_sequence(seq, layout, max_persons=1, align=False)
     np.testing.assert_allclose(out.keypoint[0, 0, 1], [-1, 0, 0])  # moved with the rest, not left at 0
+
+
+def test_layout_is_named_after_the_skeleton_not_the_file(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first = read_bvh_layout(_write(tmp_path / "a", TREE, "dataset-2_raise-up-both-hands_active_010.bvh"))
+    second = read_bvh_layout(_write(tmp_path / "b", TREE, "other.bvh"))
+    assert first.name == second.name and "dataset" not in first.name
+    assert read_bvh_layout(_write(tmp_path, CHAIN, "chain.bvh")).name != first.name  # another rig, another name
+
+
+def test_a_folder_with_two_rigs_reports_the_odd_file(tmp_path):
+    from skelgraph.data.pipeline import preprocess_to_h5
+
+    folder = tmp_path / "mocap"
+    folder.mkdir()
+    _write(folder, TREE, "a.bvh")
+    _write(folder, TREE, "b.bvh")
+    _write(folder, CHAIN, "c.bvh")
+    report = preprocess_to_h5("bvh", folder, tmp_path / "m.h5")
+    assert report.written == 2 and len(report.failures) == 1
+    assert "another skeleton" in str(report.failures[0]) and "c.bvh" in str(report.failures[0])

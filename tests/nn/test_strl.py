@@ -155,6 +155,15 @@ def test_from_pretrained_takes_features_and_temporal_kernel_from_the_checkpoint(
     assert model(Batch.from_data_list([_sample(1), _sample(2, 1)])).shape == (2, K)
 
 
+def test_from_pretrained_takes_the_temporal_block_from_the_checkpoint():
+    model, report = LinearProbe.from_pretrained(_checkpoint(temporal_kernel=3, temporal_block="full"), K)
+    assert model.temporal_block == "full" and not any(n.startswith("encoder_temporal.") for n in report.missing)
+    assert any(n.startswith("encoder_temporal.0.norm") for n in report.loaded)
+    with pytest.raises(PretrainedMismatchError, match="temporal_block"):
+        LinearProbe.from_pretrained(_checkpoint(temporal_kernel=3, temporal_block="full"), K,
+                                    temporal_block="depthwise")
+
+
 def test_other_features_fail_clearly():
     with pytest.raises(PretrainedMismatchError, match="input features"):
         STRLClassifier.from_pretrained(_checkpoint(features=("position", "motion")), K, features=("position",))

@@ -272,3 +272,16 @@ def test_two_process_gloo_run(synth_file, tmp_path):
     records = _records(tmp_path / "ddp")
     assert [r["epoch"] for r in records] == [1, 2]  # only rank 0 writes
     assert records[0]["samples"] == 50 and records[1]["test_top1"] is not None  # both ranks, reduced
+
+
+def test_finetune_takes_the_temporal_block_from_the_pretraining_run(synth_file, tmp_path):
+    pre_cfg = load_config(PretrainConfig, None, epochs=1, batch_size=16, base_batch_size=16, num_frames=16,
+                          hidden_channels=16, split="train", temporal_kernel=3, temporal_block="bottleneck",
+                          mask_span=4)
+    pretrain(pre_cfg, synth_file, tmp_path / "pre", progress=False)
+    finetune(_config(epochs=1), synth_file, tmp_path / "ft", pretrained=tmp_path / "pre", progress=False)
+    model, state = load_finetuned(tmp_path / "ft")
+    assert model.temporal_block == "bottleneck" and state["config"]["temporal_block"] == "bottleneck"
+    load_report = json.loads((tmp_path / "ft" / "load_report.json").read_text())
+    assert any(name.startswith("encoder_temporal.") for name in load_report["loaded"])
+    assert not any(name.startswith("encoder_temporal.") for name in load_report["missing"])

@@ -151,3 +151,18 @@ def test_pretraining_run_is_refused_with_a_pointer_to_embed(ntu_h5, tmp_path):
     pretrain(config, ntu_h5, tmp_path / "pre", progress=False)
     with pytest.raises(RunDirError, match="skelgraph embed"):
         Predictor.from_run(tmp_path / "pre")
+
+
+def test_first_frame_centring_and_scaling_are_replayed(ntu_dir, tmp_path):
+    from skelgraph.data.pipeline import PreprocessOptions
+
+    h5 = tmp_path / "scaled.h5"
+    preprocess_to_h5("ntu", ntu_dir, h5, options=PreprocessOptions(center_per_frame=False, scale=True))
+    config = load_config(FinetuneConfig, None, init="none", epochs=1, batch_size=4, base_batch_size=4, lr=0.01,
+                         warmup_epochs=0, num_frames=NUM_FRAMES, hidden_channels=8, enc_layers=1, strl_layers=1,
+                         augment=False)
+    finetune(config, h5, tmp_path / "run", progress=False)
+    assert json.loads((tmp_path / "run" / RECIPE_FILE).read_text())["steps"]["scale"] is True
+    expected = _evaluate_probabilities(tmp_path / "run", h5)
+    (pred,) = Predictor.from_run(tmp_path / "run")(ntu_dir / "S001C001P001R001A005.skeleton")
+    np.testing.assert_allclose(pred.scores, expected[pred.name].numpy(), rtol=0, atol=1e-6)

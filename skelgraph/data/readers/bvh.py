@@ -24,6 +24,9 @@ branch's first joint), with no spine/shoulders (alignment is then skipped, and s
 """
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -266,13 +269,40 @@ def humanoid_parts(names: list[str], parents: list[int]) -> HumanoidParts | None
     return parts, top("head"), (left, right) if left is not None and right is not None else None
 
 
-def bvh_layout(skel: BVHSkeleton, name: str = "bvh", include_end_sites: bool = True) -> Layout:
-    r"""The :class:`Layout` of a parsed hierarchy (bones = parent links, centre = root, parts from
-    humanoid names or else one per branch leaving the root; see the module docstring)."""
+def skeleton_name(joints: tuple[str, ...], bones: tuple[tuple[int, int], ...]) -> str:
+    r"""A layout name that belongs to a skeleton, not to a file: ``bvh-<root>-<V>j-<hash>``, the
+    root joint's name (a namespace such as ``mixamorig:`` in front when every joint has it), the
+    joint count and 6 hex digits of a hash of the joint names and bones. Files with the same
+    hierarchy get the same name; another hierarchy gets another.
+
+    Example:
+        >>> skeleton_name(("Hips", "Spine", "Head"), ((1, 0), (2, 1))).rsplit("-", 1)[0]
+        'bvh-hips-3j'
+    """
+    digest = hashlib.sha1(json.dumps([list(joints), [list(b) for b in bones]]).encode()).hexdigest()[:6]
+    namespace = joints[0].split(":")[0] if ":" in joints[0] else ""
+    if namespace and not all(j.startswith(namespace + ":") for j in joints):
+        namespace = ""
+    root = re.sub(r"[^a-z0-9]+", "-", joints[0].split(":")[-1].lower()).strip("-") or "root"
+    return "-".join(p for p in ("bvh", re.sub(r"[^a-z0-9]+", "-", namespace.lower()).strip("-"), root,
+                                f"{len(joints)}j", digest) if p)
+
+
+def _kept(skel: BVHSkeleton, include_end_sites: bool) -> tuple[list[int], dict[int, int], tuple[str, ...],
+                                                               tuple[tuple[int, int], ...]]:
+    """The joints a layout keeps (old ids, old -> new id, names) and its bones (child, parent)."""
     keep = [j for j in range(len(skel.names)) if include_end_sites or not skel.end_site[j]]
     new_id = {old: new for new, old in enumerate(keep)}
     bones = tuple((new_id[j], new_id[skel.parents[j]]) for j in keep if skel.parents[j] >= 0)
-    joints = tuple(skel.names[j] for j in keep)
+    return keep, new_id, tuple(skel.names[j] for j in keep), bones
+
+
+def bvh_layout(skel: BVHSkeleton, name: str | None = None, include_end_sites: bool = True) -> Layout:
+    r"""The :class:`Layout` of a parsed hierarchy (bones = parent links, centre = root, parts from
+    humanoid names or else one per branch leaving the root; see the module docstring), named
+    ``name`` or, by default, after its skeleton (:func:`skeleton_name`)."""
+    keep, new_id, joints, bones = _kept(skel, include_end_sites)
+    name = name or skeleton_name(joints, bones)
     named = humanoid_parts(list(joints), [new_id[skel.parents[j]] if skel.parents[j] >= 0 else -1 for j in keep])
     if named is not None:
         parts, neck, shoulders = named
@@ -296,7 +326,8 @@ def bvh_layout(skel: BVHSkeleton, name: str = "bvh", include_end_sites: bool = T
 
 def read_bvh(path: str | Path, include_end_sites: bool = True) -> SkeletonSequence:
     r"""A BVH file as keypoint float32 ``[1, T, J, 3]`` (world positions by forward kinematics),
-    every joint present, label ``-1``, meta ``{"frame_time": seconds}``. Joint order is that of :func:`read_bvh_layout`.
+    every joint present, label ``-1``, meta ``{"frame_time": seconds, "skeleton": name}`` (the
+    :func:`skeleton_name` of its hierarchy). Joint order is that of :func:`read_bvh_layout`.
 
     Raises:
         SkeletonError: ``"<path>: <problem>"`` for a malformed hierarchy, truncated motion,
@@ -309,11 +340,15 @@ def read_bvh(path: str | Path, include_end_sites: bool = True) -> SkeletonSequen
         positions = positions[:, [j for j, end in enumerate(skel.end_site) if not end]]
     keypoint = check_keypoint(positions[None], None, str(path))
     # every joint exists in every frame (a root exactly at the origin too): presence is not "non-zero"
-    return SkeletonSequence(name=path.stem, keypoint=keypoint, label=-1, meta={"frame_time": skel.frame_time},
+    skeleton = skeleton_name(*_kept(skel, include_end_sites)[2:])
+    return SkeletonSequence(name=path.stem, keypoint=keypoint, label=-1,
+                            meta={"frame_time": skel.frame_time, "skeleton": skeleton},
                             present=np.ones(keypoint.shape[:3], dtype=bool))
 
 
 def read_bvh_layout(path: str | Path, include_end_sites: bool = True) -> Layout:
-    r"""The :class:`Layout` of a BVH file's hierarchy (named after the file stem)."""
+    r"""The :class:`Layout` of a BVH file's hierarchy, named after its skeleton
+    (:func:`skeleton_name`: the same for every file of one rig), its source the file."""
     path = Path(path)
-    return bvh_layout(parse_bvh(read_text(path), str(path)), name=path.stem, include_end_sites=include_end_sites)
+    layout = bvh_layout(parse_bvh(read_text(path), str(path)), include_end_sites=include_end_sites)
+    return dataclasses.replace(layout, source=str(path.name))
