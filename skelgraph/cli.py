@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import math
 import os
 import platform
 import sys
@@ -51,6 +52,19 @@ USER_ERRORS = (
 )
 #: Every --seed: the range the config's rule allows (skelgraph.train.config.VALUE_RULES["seed"]).
 SEED = click.IntRange(0, MAX_SEED)
+
+
+class FiniteFloatRange(click.FloatRange):
+    """click's FloatRange that also refuses ``nan`` (it passes every bound: each comparison with
+    it is false) and infinities: a usage error, exit 2, like any value out of range."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return number
+
+
 EXIT_CODES = "Exit codes: 0 success; 1 an expected failure (one line naming the file and the problem); " \
              "2 a wrong command line (unknown option, bad value)."
 
@@ -229,7 +243,11 @@ def preprocess(kind: str, src: Path, out: Path, layout_name: str | None, to_layo
     with user_errors():
         excluded: frozenset[str] = frozenset()
         if exclude_list is not None:
-            excluded = frozenset(line.strip() for line in exclude_list.read_text().splitlines() if line.strip())
+            from skelgraph.data.files import read_text_file
+            from skelgraph.data.sequence import SkeletonError
+
+            text = read_text_file(exclude_list, "list of sample names", SkeletonError)
+            excluded = frozenset(line.strip() for line in text.splitlines() if line.strip())
         try:
             table = TableFormat(delimiter=delimiter.replace("\\t", "\t") if delimiter else None, header=header,
                                 axes=axes, skip_columns=skip_columns,
@@ -312,12 +330,26 @@ def synth(out: Path, layout_name: str, samples: int, classes: int, channels: str
 
 # ----------------------------------------------------------------------------- show
 
+def _writable(value: Path, ours: Any = None, what: str = "") -> None:
+    """An output file that can be written where asked (no file on the way, not a folder) and, with
+    ``ours``, replaces only a file of its own kind: checked before any work, exit 1, one line."""
+    from skelgraph.data.files import WriteError, check_output, check_replaceable
+
+    try:
+        check_output(value)
+        if ours is not None:
+            check_replaceable(value, ours, what)
+    except WriteError as err:
+        raise click.ClickException(printable(str(err))) from None
+
+
 def _image_path(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
-    """A picture's path whose suffix matplotlib can write, checked before any work (a usage
-    error, exit 2); without matplotlib the command says what to install when it draws."""
+    """A picture's path that can be written, in a format matplotlib writes (else a usage error,
+    exit 2), checked before any work; without matplotlib the command says what to install when
+    it draws."""
     if value is None:
         return value
-    _output_path(ctx, param, value)
+    _writable(value)
     try:
         from skelgraph.viz import check_image_path
 
@@ -329,16 +361,20 @@ def _image_path(ctx: click.Context, param: click.Parameter, value: Path | None) 
     return value
 
 
-def _output_path(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
-    """An output file that can be written where asked (no file on the way to it, not a folder),
-    checked before any work: exit 1, one line, as for a missing input."""
-    if value is not None:
-        from skelgraph.data.files import WriteError, check_output
+def _is_json(path: Path) -> bool:
+    import json
 
-        try:
-            check_output(value)
-        except WriteError as err:
-            raise click.ClickException(printable(str(err))) from None
+    try:
+        json.loads(path.read_text())
+        return True
+    except (OSError, ValueError):
+        return False
+
+
+def _json_path(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
+    """A JSON output: writable, and never over a file that is not JSON (a dataset, a checkpoint)."""
+    if value is not None:
+        _writable(value, _is_json, "a JSON file")
     return value
 
 
@@ -348,7 +384,7 @@ def _output_path(ctx: click.Context, param: click.Parameter, value: Path | None)
 @click.option("--mask", "mask_kind", type=click.Choice(["body-part", "random-joint", "none"]), default="body-part",
               show_default=True, help="Masking to draw (hidden joints red, masked bones dashed).")
 @click.option("--num-parts", default=2, show_default=True, type=click.IntRange(1), help="Parts hidden (body-part).")
-@click.option("--mask-ratio", default=0.4, show_default=True, type=click.FloatRange(0, 1, max_open=True),
+@click.option("--mask-ratio", default=0.4, show_default=True, type=FiniteFloatRange(0, 1, max_open=True),
               help="Fraction of the joints hidden (random-joint).")
 @click.option("--checkpoint", type=InputPath(), default=None,
               help="Pre-training run dir (or checkpoint.pt): also draw its reconstruction of the hidden joints.")
@@ -509,7 +545,7 @@ def pretrain(data: Path, config_path: Path | None, out: Path, resume: bool, assi
               help="none: random weights (the from-scratch baseline). Implied 'pretrained' by --pretrained.")
 @click.option("--protocol", type=click.Choice(["finetune", "linear"]), default=None,
               help="finetune: train encoder + STRL; linear: a linear classifier on the frozen encoder.")
-@click.option("--label-fraction", type=click.FloatRange(0, 1, min_open=True), default=None,
+@click.option("--label-fraction", type=FiniteFloatRange(0, 1, min_open=True), default=None,
               help="Train on this class-balanced, seeded fraction of the labels (semi-supervised: 0.01, 0.1).")
 @click.option("--temporal", type=click.Choice(["head", "per-layer"]), default=None,
               help="Multi-scale temporal conv once after the STRL layers, or after each (default: the config's).")
@@ -567,7 +603,7 @@ def finetune(data: Path, config_path: Path | None, out: Path, pretrained: Path |
 @click.option("--train-split", default=None, help="Split the k-NN neighbours come from (default: the run's).")
 @click.option("--majority", is_flag=True,
               help="k-NN by plain majority vote (default: votes weighted by exp(similarity / 0.07)).")
-@click.option("--label-fraction", type=click.FloatRange(0, 1, min_open=True), default=1.0, show_default=True,
+@click.option("--label-fraction", type=FiniteFloatRange(0, 1, min_open=True), default=1.0, show_default=True,
               help="k-NN neighbours from this class-balanced fraction of the labels (the subset "
                    "`finetune --label-fraction` trains on with the same --seed).")
 @click.option("--pretrained", type=InputPath(), default=None,
@@ -594,7 +630,7 @@ def finetune(data: Path, config_path: Path | None, out: Path, pretrained: Path |
                    "(concatenated in order; 1 = mean over all frames).")
 @click.option("--keep-joints", is_flag=True,
               help="With --protocol: keep every joint's pooled features (no mean over joints).")
-@click.option("--probe-c", type=click.FloatRange(0, min_open=True), default=None,
+@click.option("--probe-c", type=FiniteFloatRange(0, min_open=True), default=None,
               help="With --protocol linear: the logistic regression's C (default: chosen by 3-fold CV on the fit "
                    "split).")
 @click.option("--frames", type=click.IntRange(1), default=None,
@@ -778,7 +814,7 @@ def plot_command(runs: tuple[Path, ...], out: Path, labels: tuple[str, ...], tit
 @click.option("--quick", is_flag=True,
               help="Batch 8, T 32, 3 repeats, 1 thread: under a minute on 2 busy CPU cores.")
 @click.option("--json", "json_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              callback=_output_path, help="Also write every number as JSON here.")
+              callback=_json_path, help="Also write every number as JSON here.")
 @click.option("--plot", "plot_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
               callback=_image_path, help="Also draw a bar chart (.png) of samples/s here (needs matplotlib).")
 def bench(joints: str, persons: int, frames: int | None, width: int, batch: int | None, warmup: int | None,

@@ -165,3 +165,118 @@ def test_predict_meets_its_checkpoint_through_the_one_check(finetuned, data, tmp
         change = {"layout": get_layout(change["layout"]).to_json()}
     (moved / "preprocessing.json").write_text(json.dumps(recipe | change))
     one_line_error(run("predict", moved, data, "--kind", "numpy"), "preprocessing.json", message)
+
+
+# ----------------------------------------------------------------------------- one reader of the user's text files
+
+@pytest.mark.parametrize("option, expected", [
+    ("--exclude-list", "a list of sample names"), ("--split-file", "a split file"), ("--joints", "joint names"),
+    ("--joint-map", "a joint map"), ("--layout", "a layout .toml"),
+])
+def test_a_binary_file_where_text_is_expected_is_one_line(tmp_path, option, expected):
+    import numpy as np
+
+    np.save(tmp_path / "a.npy", np.ones((1, 5, 25, 3)))
+    (tmp_path / "given.txt").write_bytes(bytes(range(256)) * 4)
+    one_line_error(run("preprocess", "numpy", tmp_path / "a.npy", tmp_path / "o.h5", option, tmp_path / "given.txt"),
+                   "given.txt: not a text file (binary content), expected " + expected)
+    assert not (tmp_path / "o.h5").exists()
+
+
+def test_a_binary_config_file_is_one_line(data, tmp_path):
+    (tmp_path / "c.toml").write_bytes(bytes(range(256)) * 4)
+    one_line_error(run("pretrain", data, "--out", tmp_path / "run", "--config", tmp_path / "c.toml"),
+                   "c.toml: not a text file (binary content), expected a config file")
+
+
+# ----------------------------------------------------------------------------- one validator: numbers are finite
+
+@pytest.mark.parametrize("args, message", [
+    (["--lr", "inf"], "command line: lr must be a finite number, got inf"),
+    (["--set", "mask_ratio=nan"], "command line: mask_ratio must be a finite number, got nan"),
+    (["--config", "CONFIG"], "c.toml: beta must be a finite number, got inf"),
+])
+def test_a_number_that_is_not_finite_is_refused(data, tmp_path, args, message):
+    (tmp_path / "c.toml").write_text("beta = inf\n")  # TOML has inf and nan
+    args = [tmp_path / "c.toml" if a == "CONFIG" else a for a in args]
+    one_line_error(run("pretrain", data, "--out", tmp_path / "run", *TINY, *args), message)
+    assert not (tmp_path / "run").exists()  # before: --lr inf trained to loss nan and exited 0
+
+
+@pytest.mark.parametrize("args", [
+    ["show", "DATA", "--mask", "random-joint", "--mask-ratio", "nan"],
+    ["finetune", "DATA", "--out", "run", "--label-fraction", "nan"],
+    ["evaluate", "run", "DATA", "--knn", "2", "--label-fraction", "nan"],
+])
+def test_nan_for_a_ranged_option_is_a_usage_error(data, tmp_path, args):
+    """nan passes click's FloatRange (every comparison with it is false): FiniteFloatRange refuses it."""
+    result = run(*[data if a == "DATA" else tmp_path / a if a == "run" else a for a in args])
+    assert result.exit_code == 2 and "is not a finite number" in result.output, result.output
+
+
+# ----------------------------------------------------------------------------- nothing a user owns is replaced
+
+def test_synth_never_writes_over_a_users_file(tmp_path):
+    (tmp_path / "notes.txt").write_text("mine")
+    one_line_error(run("synth", tmp_path / "notes.txt", "--samples", "4"),
+                   "notes.txt: exists and is not a skelgraph dataset; nothing was replaced")
+    assert (tmp_path / "notes.txt").read_text() == "mine"
+
+
+def test_preprocess_never_writes_over_its_own_source(tmp_path):
+    import numpy as np
+
+    np.save(tmp_path / "a.npy", np.ones((1, 5, 25, 3)))
+    one_line_error(run("preprocess", "numpy", tmp_path / "a.npy", tmp_path / "a.npy"), "is not a skelgraph dataset")
+    assert np.load(tmp_path / "a.npy").shape == (1, 5, 25, 3)
+
+
+def test_a_dataset_is_replaced_by_a_new_one(data, tmp_path):
+    import shutil
+
+    shutil.copy(data, tmp_path / "s.h5")
+    assert run("synth", tmp_path / "s.h5", "--samples", "4").exit_code == 0
+    from skelgraph.data.h5 import H5Skeletons
+    assert len(H5Skeletons(tmp_path / "s.h5")) == 4
+
+
+def test_embed_never_writes_over_its_data(finetuned, data, tmp_path):
+    import shutil
+
+    shutil.copy(data, tmp_path / "s.h5")
+    before = (tmp_path / "s.h5").read_bytes()
+    one_line_error(run("embed", finetuned, tmp_path / "s.h5", tmp_path / "s.h5"), "s.h5: is also an input")
+    assert (tmp_path / "s.h5").read_bytes() == before
+
+
+def test_embed_never_writes_over_a_dataset_given_as_output(finetuned, data, tmp_path):
+    import shutil
+
+    shutil.copy(data, tmp_path / "other.h5")
+    one_line_error(run("embed", finetuned, data, tmp_path / "other.h5"), "other.h5: exists and is not an embeddings")
+
+
+def test_embed_replaces_its_own_earlier_output(finetuned, data, tmp_path):
+    for _ in range(2):
+        result = run("embed", finetuned, data, tmp_path / "e.h5")
+        assert result.exit_code == 0, result.output
+
+
+def test_embed_on_a_full_disk_leaves_no_file(finetuned, data, tmp_path, monkeypatch):
+    from skelgraph.data import files
+
+    def full(*args):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(files.os, "fsync", full)
+    one_line_error(run("embed", finetuned, data, tmp_path / "e.h5"), "e.h5: cannot write (No space left on device)")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_bench_json_never_writes_over_a_file_that_is_not_json(data, tmp_path):
+    import shutil
+
+    shutil.copy(data, tmp_path / "s.h5")
+    result = run("bench", "--quick", "--json", tmp_path / "s.h5")
+    one_line_error(result, "s.h5: exists and is not a JSON file; nothing was replaced")
+    assert "samples/s" not in result.output  # refused before measuring

@@ -17,7 +17,7 @@ import contextlib
 import io
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -95,6 +95,64 @@ def check_output(path: str | Path, *, folder: bool = False) -> Path:
     if not folder and path.is_dir():
         raise WriteError(f"{path}: is a directory; give a file name")
     return path
+
+
+def check_replaceable(path: str | Path, ours: Callable[[Path], bool], what: str,
+                      inputs: Iterable[str | Path] = ()) -> None:
+    r"""Refuses to write over a file skelgraph did not make: an existing ``path`` must be one of
+    its own outputs of this kind (``ours(path)``, e.g. a dataset for ``synth``) and none of the
+    command's ``inputs``; a missing ``path`` is fine. Call it before any work.
+
+    Raises:
+        WriteError: naming ``path`` and what it is; nothing is touched.
+
+    Example:
+        >>> import tempfile
+        >>> notes = Path(tempfile.mkdtemp()) / "notes.txt"
+        >>> _ = notes.write_text("mine")
+        >>> check_replaceable(notes, lambda p: False, "a skelgraph dataset")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        skelgraph.data.files.WriteError: .../notes.txt: exists and is not a skelgraph dataset; nothing was replaced ...
+    """
+    path = Path(path)
+    if not path.is_file():
+        return
+    for source in inputs:
+        source = Path(source)
+        if source.exists() and os.path.samefile(source, path):
+            raise WriteError(f"{path}: is also an input of this command; nothing was replaced, choose another "
+                             f"output")
+    if not ours(path):
+        raise WriteError(f"{path}: exists and is not {what}; nothing was replaced (skelgraph writes over its own "
+                         f"files only: choose another output, or remove it yourself)")
+
+
+def read_text_file(path: str | Path, what: str, error: type[Exception]) -> str:
+    r"""The text of a file a user names (a config, a split file, a list of names): ``error``
+    (the caller's class, so the command reports it as its own) naming the file and what it was
+    expected to be when it is missing, a folder, unreadable or not text.
+
+    Example:
+        >>> import tempfile
+        >>> path = Path(tempfile.mkdtemp()) / "c.toml"
+        >>> _ = path.write_bytes(b"\xff\xfe binary")
+        >>> read_text_file(path, "config file", ValueError)  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        ValueError: .../c.toml: not a text file (binary content), expected a config file
+    """
+    path = Path(path)
+    try:
+        return path.read_text()
+    except FileNotFoundError:
+        raise error(f"{path}: {what} not found") from None
+    except IsADirectoryError:
+        raise error(f"{path}: is a directory, expected a {what}") from None
+    except OSError as err:
+        raise error(f"{path}: cannot read {what} ({err.strerror})") from None
+    except UnicodeDecodeError:
+        raise error(f"{path}: not a text file (binary content), expected a {what}") from None
 
 
 def write_failure(path: Path, err: BaseException) -> WriteError:

@@ -28,7 +28,7 @@ from typing import Any
 import h5py
 import numpy as np
 
-from skelgraph.data.files import GuardedFile, remove_stale_temporaries, temporary_path
+from skelgraph.data.files import GuardedFile, check_replaceable, remove_stale_temporaries, temporary_path
 from skelgraph.data.sequence import SkeletonError, SkeletonSequence
 from skelgraph.graph.layouts import Layout, LayoutError, layout_from_json
 
@@ -44,6 +44,19 @@ SplitRule = Callable[[list[tuple[str, dict[str, Any]]]], dict[str, list[str]]]
 
 class H5FormatError(SkeletonError):
     """The file is not a readable skelgraph HDF5 file (corrupt, truncated or foreign)."""
+
+
+#: What every skelgraph dataset file holds.
+DATASET_KEYS = ("keypoint", "offsets", "label", "name")
+
+
+def is_dataset_file(path: str | Path) -> bool:
+    """Whether ``path`` is an HDF5 file holding a skelgraph dataset (what ``write_h5`` may replace)."""
+    try:
+        with h5py.File(path, "r") as f:
+            return all(key in f for key in DATASET_KEYS)
+    except (OSError, ValueError):
+        return False
 
 
 def write_h5(path: str | Path, samples: Iterable[SkeletonSequence], *, layout: Layout,
@@ -89,6 +102,7 @@ def write_h5(path: str | Path, samples: Iterable[SkeletonSequence], *, layout: L
     blocker = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
     if blocker is not None:
         raise SkeletonError(f"{path}: cannot write there, {blocker} is a file, not a folder")
+    check_replaceable(path, is_dataset_file, "a skelgraph dataset")  # a user's file (or a source) is never replaced
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as err:
@@ -204,7 +218,7 @@ class H5Skeletons:
         self._file: h5py.File | None = None
         self._pid = -1
         f = self.file
-        missing = [k for k in ("keypoint", "offsets", "label", "name") if k not in f]
+        missing = [k for k in DATASET_KEYS if k not in f]
         if missing:
             raise H5FormatError(f"{self.path}: not a skelgraph dataset (missing {', '.join(missing)})")
         try:

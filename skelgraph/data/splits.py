@@ -12,6 +12,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from skelgraph.data.files import read_text_file
+
 SPLIT_DIR = "splits"
 
 
@@ -67,10 +69,7 @@ def read_split_file(path: str | Path) -> dict[str, list[str]]:
     ``name,split`` (or ``name split``) pair per line; a header line ``name,split`` is allowed.
     """
     path = Path(path)
-    try:
-        text = path.read_text()
-    except OSError as err:
-        raise SplitFileError(f"{path}: cannot read split file ({err.strerror})") from None
+    text = read_text_file(path, "split file", SplitFileError)
     if path.suffix == ".json":
         try:
             spec = json.loads(text)

@@ -116,8 +116,10 @@ def read_joint_names(spec: str | Path | Sequence[str]) -> tuple[str, ...]:
     if path.is_file():
         try:
             names = tuple(line.strip() for line in path.read_text().splitlines() if line.strip())
-        except (OSError, UnicodeDecodeError) as err:
-            raise LayoutError(f"{path}: cannot read joint names: {err}") from None
+        except UnicodeDecodeError:
+            raise LayoutError(f"{path}: not a text file (binary content), expected joint names") from None
+        except OSError as err:
+            raise LayoutError(f"{path}: cannot read joint names ({err.strerror})") from None
         if not names:
             raise LayoutError(f"{path}: no joint names in the file")
         return names
@@ -145,8 +147,10 @@ def read_joint_map(spec: str | Path | Mapping[str, str] | None) -> dict[str, str
             text = path.read_text()
             if path.suffix == ".toml":
                 return {str(k): str(v) for k, v in tomllib.loads(text).items()}
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
-            raise LayoutError(f"{path}: cannot read the joint map: {err}") from None
+        except UnicodeDecodeError:
+            raise LayoutError(f"{path}: not a text file (binary content), expected a joint map") from None
+        except (OSError, tomllib.TOMLDecodeError) as err:
+            raise LayoutError(f"{path}: cannot read the joint map: {getattr(err, 'strerror', None) or err}") from None
         rows = [r for r in csv.reader(text.splitlines()) if r and not r[0].startswith("#")]
         if any(len(r) != 2 for r in rows):
             raise LayoutError(f"{path}: a joint map has 'source,target' lines")

@@ -339,6 +339,10 @@ def load_layout(path: str | Path) -> Layout:
         spec = tomllib.loads(path.read_text())
     except FileNotFoundError:
         raise LayoutError(f"{path}: layout file not found") from None
+    except UnicodeDecodeError:  # as skelgraph.data.files.read_text_file says it (graph imports no data module)
+        raise LayoutError(f"{path}: not a text file (binary content), expected a layout .toml") from None
+    except OSError as err:
+        raise LayoutError(f"{path}: cannot read the layout file ({err.strerror})") from None
     except tomllib.TOMLDecodeError as err:
         raise LayoutError(f"{path}: not valid TOML: {err}") from err
     return layout_from_dict(spec, source=str(path))

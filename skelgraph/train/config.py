@@ -9,6 +9,7 @@ directory (``config.toml``), which can be passed back with ``--config`` to repea
 from __future__ import annotations
 
 import dataclasses
+import math
 import tomllib
 import types
 import typing
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
+from skelgraph.data.files import read_text_file
 from skelgraph.nn.conv import CONV_NAMES  # torch-free: the names of the one table of convs
 
 
@@ -195,7 +197,8 @@ VALUE_RULES: dict[str, tuple[str, Callable[[Any], bool]]] = {
 
 
 def check_value(key: str, value: Any) -> None:
-    """Raises :class:`ConfigError` when ``value`` is outside :data:`VALUE_RULES` for ``key``.
+    """Raises :class:`ConfigError` when ``value`` is outside :data:`VALUE_RULES` for ``key``, or
+    a float that is not finite (``nan``, ``inf``: a run would train to ``nan`` and exit 0).
 
     Example:
         >>> check_value("lr", -0.1)
@@ -203,6 +206,8 @@ def check_value(key: str, value: Any) -> None:
         ...
         skelgraph.train.config.ConfigError: lr must be > 0, got -0.1
     """
+    if isinstance(value, float) and not math.isfinite(value):  # nan passes every comparison rule's "not"
+        raise ConfigError(f"{key} must be a finite number, got {value!r}")
     rule = VALUE_RULES.get(key)
     if rule is not None and value is not None and not rule[1](value):
         raise ConfigError(f"{key} must be {rule[0]}, got {value!r}")
@@ -272,13 +277,10 @@ def config_chain(path: str | Path, _seen: tuple[Path, ...] = ()) -> list[tuple[P
             the bases form a cycle (each names the file).
     """
     path = Path(path)
+    if _seen and not path.exists():
+        raise ConfigError(f"{path}: config file not found (the base of {_seen[-1]})")
     try:
-        values = tomllib.loads(path.read_text())
-    except FileNotFoundError:
-        where = f" (the base of {_seen[-1]})" if _seen else ""
-        raise ConfigError(f"{path}: config file not found{where}") from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise ConfigError(f"{path}: cannot read the config file ({getattr(err, 'strerror', None) or err})") from None
+        values = tomllib.loads(read_text_file(path, "config file", ConfigError))  # the one reader of user text
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(f"{path}: not valid TOML: {err}") from None
     if BASE not in values:

@@ -18,6 +18,7 @@ attributes ``class_names`` (JSON), ``run``, ``data``, ``split``, ``kind``).
 """
 from __future__ import annotations
 
+import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +29,7 @@ import torch
 from torch.nn import Module
 from torch_geometric.loader import DataLoader
 
-from skelgraph.data.files import atomic_path
+from skelgraph.data.files import atomic_write_bytes, check_output, check_replaceable
 from skelgraph.train.common import RunDirError, resolve_device
 
 #: Output suffixes :func:`write_embeddings` knows.
@@ -92,6 +93,9 @@ def embed(run: str | Path, data_path: str | Path, split: str | None = None, *, o
 
     if out is not None and Path(out).suffix.lower() not in SUFFIXES:
         raise RunDirError(f"{out}: the output must end in .npz or .h5 (the suffix picks the format)")
+    if out is not None:  # before any work: never over the data, a checkpoint or a user's file
+        check_output(out)
+        check_replaceable(out, is_embeddings_file, "an embeddings file", inputs=[data_path, run])
     dev = resolve_device(device)
     state = load_checkpoint(run, map_location="cpu")
     config = state.get("config") or {}
@@ -111,26 +115,39 @@ def embed(run: str | Path, data_path: str | Path, split: str | None = None, *, o
     return result
 
 
+def is_embeddings_file(path: str | Path) -> bool:
+    """Whether ``path`` holds embeddings :func:`write_embeddings` wrote (what ``embed`` may replace)."""
+    try:
+        if Path(path).suffix.lower() == ".npz":
+            with np.load(path) as f:
+                return "features" in f.files and "name" in f.files
+        import h5py
+
+        with h5py.File(path, "r") as f:
+            return "features" in f and "name" in f and "keypoint" not in f
+    except (OSError, ValueError, KeyError):
+        return False
+
+
 def write_embeddings(emb: Embeddings, path: str | Path, **attrs: str) -> Path:
     r"""Writes ``emb`` to ``path``: ``.npz`` (arrays ``features``, ``name``, ``label``,
     ``class_names``) or ``.h5`` (datasets ``features``, ``name``, ``label``; attribute
     ``class_names`` as JSON); ``attrs`` (e.g. ``run``, ``data``) go in as strings."""
     path = Path(path)
     meta = {"kind": emb.kind, "split": emb.split or "", **attrs}
-    with atomic_path(path) as tmp:
-        if path.suffix.lower() == ".npz":
-            with open(tmp, "wb") as f:
-                np.savez(f, features=emb.features, name=np.asarray(emb.names, dtype=str), label=emb.labels,
-                         class_names=np.asarray(emb.class_names, dtype=str),
-                         **{k: np.asarray(v) for k, v in meta.items()})
-        else:
-            import h5py
+    buffer = io.BytesIO()  # built in memory, written once by the atomic writer: a full disk never reaches HDF5
+    if path.suffix.lower() == ".npz":
+        np.savez(buffer, features=emb.features, name=np.asarray(emb.names, dtype=str), label=emb.labels,
+                 class_names=np.asarray(emb.class_names, dtype=str), **{k: np.asarray(v) for k, v in meta.items()})
+    else:
+        import h5py
 
-            with h5py.File(tmp, "w") as f:
-                f.create_dataset("features", data=emb.features)
-                f.create_dataset("name", data=np.asarray(emb.names, dtype=object), dtype=h5py.string_dtype())
-                f.create_dataset("label", data=emb.labels)
-                f.attrs["class_names"] = json.dumps(emb.class_names)
-                for key, value in meta.items():
-                    f.attrs[key] = value
+        with h5py.File(buffer, "w") as f:
+            f.create_dataset("features", data=emb.features)
+            f.create_dataset("name", data=np.asarray(emb.names, dtype=object), dtype=h5py.string_dtype())
+            f.create_dataset("label", data=emb.labels)
+            f.attrs["class_names"] = json.dumps(emb.class_names)
+            for key, value in meta.items():
+                f.attrs[key] = value
+    atomic_write_bytes(path, buffer.getvalue())
     return path

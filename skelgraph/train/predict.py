@@ -76,7 +76,7 @@ def _recipe_of(state: dict[str, Any]) -> Recipe:
     if path.exists():
         try:
             return Recipe.from_dict(json.loads(path.read_text()))
-        except (json.JSONDecodeError, TypeError) as err:
+        except (ValueError, TypeError) as err:  # not JSON, not text, not a record
             raise RunDirError(f"{path}: not a readable preprocessing record ({err})") from None
     raise RunDirError(f"{state['path']}: the run records no preprocessing (it was trained before skelgraph "
                       f"recorded it); fine-tune it again to predict on raw recordings")
