@@ -28,6 +28,10 @@ class _PReLU(torch.autograd.Function):
     def backward(ctx, grad: Tensor) -> tuple[Tensor | None, Tensor | None]:  # type: ignore[override]
         x, weight = ctx.saved_tensors
         grad_x = grad_w = None
+        if ctx.needs_input_grad[0] and ctx.needs_input_grad[1] and grad.dtype in (torch.float32, torch.float64) \
+                and x.dtype == grad.dtype and x.numel() > _CHUNK:
+            grad_x, grad_w = _backward_in_chunks(grad.contiguous(), x.contiguous(), weight.item())
+            return grad_x, grad_w.view_as(weight).to(weight.dtype)
         if ctx.needs_input_grad[0]:
             # grad where x > 0, else slope * grad (x = 0 included, as PyTorch's PReLU): one pass
             grad_x = torch.ops.aten.leaky_relu_backward(grad, x, weight.item(), False)
@@ -44,6 +48,24 @@ class _PReLU(torch.autograd.Function):
                     dtype=torch.float32)
             grad_w = grad_w.view_as(weight).to(weight.dtype)
         return grad_x, grad_w
+
+
+_CHUNK = 1 << 16  # elements: a chunk of x, grad and grad_x (768 KiB in float32) stays in a core's L2 cache
+
+
+def _backward_in_chunks(grad: Tensor, x: Tensor, slope: float) -> tuple[Tensor, Tensor]:
+    r"""Both gradients of :class:`_PReLU`, chunk by chunk, so that the weight gradient's
+    ``min(x, 0)`` and dot product read ``x`` and ``grad`` from the cache the input gradient just
+    read them into instead of from memory: 1.22-1.30x faster at an STRL step's ``[3200, 64, 64]``
+    (issue 20, ``experiments/RESULTS.md``). The weight gradient is summed chunk by chunk."""
+    grad_x = torch.empty_like(grad)
+    flat_grad, flat_x, flat_out = grad.view(-1), x.view(-1), grad_x.view(-1)
+    parts = []
+    for start in range(0, flat_x.numel(), _CHUNK):
+        g, v = flat_grad[start:start + _CHUNK], flat_x[start:start + _CHUNK]
+        torch.ops.aten.leaky_relu_backward.grad_input(g, v, slope, False, grad_input=flat_out[start:start + _CHUNK])
+        parts.append(torch.dot(g, v.clamp(max=0)))
+    return grad_x, torch.stack(parts).sum()
 
 
 def prelu(x: Tensor, weight: Tensor) -> Tensor:

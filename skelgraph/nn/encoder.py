@@ -33,6 +33,7 @@ from torch_geometric.data import Data
 from skelgraph.nn.activation import FastPReLU as PReLU  # torch's PReLU, same weights, faster backward
 from skelgraph.nn.conv import make_conv
 from skelgraph.nn.features import center_nodes, check_features, skeleton_features
+from skelgraph.nn.linear import FastLinear
 
 ENCODER_PREFIXES = ("embed.", "encoder.", "encoder_act.", "encoder_temporal.")  # G_E's parameters
 
@@ -170,7 +171,7 @@ class EncoderMixin:
         self.in_channels, self.hidden_channels, self.enc_layers, self.conv = in_channels, d, enc_layers, conv
         self.feature_names, self.temporal_kernel = check_features(features), temporal_kernel
         self.temporal_block = temporal_block
-        self.embed = Linear(in_channels * len(self.feature_names), d)
+        self.embed = FastLinear(in_channels * len(self.feature_names), d)  # Linear, faster weight gradient
         self.encoder = ModuleList(make_conv(conv, d, d, **conv_kwargs) for _ in range(enc_layers))
         self.encoder_act = ModuleList(PReLU() for _ in range(enc_layers))
         self.encoder_temporal = make_temporal(enc_layers, d, temporal_kernel, temporal_block)

@@ -71,3 +71,16 @@ def test_bfloat16_weight_gradient_matches_float_reference():
     ours(x).backward(grad)
     expected = (grad.double() * x.detach().double().clamp(max=0)).sum()
     assert ours.weight.grad.item() == pytest.approx(expected.item(), rel=2e-2)
+
+
+def test_large_inputs_take_the_chunked_backward_with_torchs_gradients():
+    ours, theirs = _pair()
+    x = torch.randn(3, 200, 130, generator=torch.Generator().manual_seed(3), dtype=torch.float64)  # > 2 chunks
+    x[0, 0, :5] = 0.0
+    grad = torch.randn_like(x)
+    ours, theirs = ours.double(), theirs.double()
+    xs = [x.clone().requires_grad_(), x.clone().requires_grad_()]
+    ours(xs[0]).backward(grad)
+    theirs(xs[1]).backward(grad)
+    assert torch.equal(xs[0].grad, xs[1].grad)
+    torch.testing.assert_close(ours.weight.grad, theirs.weight.grad, rtol=1e-12, atol=0.0)

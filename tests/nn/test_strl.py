@@ -274,3 +274,34 @@ def test_strl_norm_runs_in_float32_under_bfloat16_autocast():
     with torch.autocast("cpu", dtype=torch.bfloat16):
         model(Batch.from_data_list([_sample(2, 0, label=1)]))
     assert seen == [(torch.float32, torch.float32)]
+
+
+def test_fast_layers_compute_what_torchs_layers_compute_in_float64():
+    # FastLinear/FastPReLU (the chunked backward: PReLU inputs here exceed its chunk) against
+    # torch.nn.Linear/PReLU on the same weights: the logits and every gradient of a training step
+    from skelgraph.nn.activation import FastPReLU
+    from skelgraph.nn.linear import FastLinear
+
+    torch.manual_seed(0)
+    ours = STRLClassifier(3, K, hidden_channels=32, max_frames=64).double()
+    for norm in ours.strl_norm:
+        torch.nn.init.uniform_(norm.weight)
+    theirs = copy.deepcopy(ours)
+    swapped = 0
+    for module in theirs.modules():
+        for fast, plain in ((FastLinear, torch.nn.Linear), (FastPReLU, torch.nn.PReLU)):
+            if type(module) is fast:
+                module.__class__, swapped = plain, swapped + 1
+    g = torch.Generator().manual_seed(0)
+    batch = Batch.from_data_list([skeleton_to_data(torch.randn(2, 64, 25, 3, generator=g), NTU, label=i)
+                                  for i in range(2)])
+    batch.x = batch.x.double()
+    outs = []
+    for model in (ours, theirs):
+        logits = model(batch)
+        torch.nn.functional.cross_entropy(logits, batch.y.view(-1)).backward()
+        outs.append((logits, [p.grad for p in model.parameters()]))
+    assert swapped == 10  # the embedding; PReLUs: 3 in the GIN MLPs, 3 after the convs, 3 in the STRL layers
+    torch.testing.assert_close(outs[0][0], outs[1][0], rtol=1e-12, atol=1e-14)
+    for (name, _), a, b in zip(ours.named_parameters(), outs[0][1], outs[1][1]):
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-13, msg=name)
