@@ -115,6 +115,12 @@ class InputPath(click.Path):
 @click.version_option(__version__, prog_name="skelgraph")
 def main() -> None:
     """Masked graph pre-training (SkeletonMAE) for skeleton action recognition, on PyTorch Geometric."""
+    from skelgraph.progress import log_interval
+
+    try:  # an environment value is validated like any option, before any work
+        log_interval()
+    except ValueError as err:
+        raise click.ClickException(str(err)) from None
     apply_default_threads()  # torch threads = the free cores, unless OMP_NUM_THREADS is set (skelgraph/threads.py)
     keep_freed_memory()  # glibc reuses freed memory: no page faults per large tensor (skelgraph/allocator.py)
 
@@ -341,6 +347,19 @@ def _writable(value: Path, ours: Any = None, what: str = "") -> None:
             check_replaceable(value, ours, what)
     except WriteError as err:
         raise click.ClickException(printable(str(err))) from None
+
+
+def _folder(value: Path | None) -> Path | None:
+    """An output folder that can be made where asked (no file there or on the way), checked
+    before any work: exit 1, one line."""
+    if value is not None:
+        from skelgraph.data.files import WriteError, check_output
+
+        try:
+            check_output(value, folder=True)
+        except WriteError as err:
+            raise click.ClickException(printable(str(err))) from None
+    return value
 
 
 def _image_path(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
@@ -611,7 +630,7 @@ def finetune(data: Path, config_path: Path | None, out: Path, pretrained: Path |
 @click.option("--init", type=click.Choice(["none"]), default=None,
               help="none: k-NN of a random encoder (the baseline; RUN_DIR is only where files go); with "
                    "--pretrained, a random encoder of that run's architecture.")
-@click.option("--out", type=click.Path(path_type=Path), default=None,
+@click.option("--out", type=click.Path(path_type=Path), default=None, callback=lambda ctx, param, value: _folder(value),
               help="Where metrics.json and confusion.png go (default: RUN_DIR).")
 @click.option("--batch-size", type=click.IntRange(1), default=64, show_default=True, help="Samples per batch.")
 @click.option("--device", default="auto", show_default=True, help="auto (CUDA when present), cpu or cuda.")

@@ -9,6 +9,7 @@ stay silent for 40 minutes).
 """
 from __future__ import annotations
 
+import math
 import os
 import sys
 import time
@@ -16,6 +17,26 @@ from collections.abc import Iterable, Iterator
 from typing import Any, TextIO
 
 LOG_INTERVAL_S = 5.0  # seconds between two plain progress lines (SKELGRAPH_PROGRESS_S overrides it)
+
+
+def log_interval() -> float:
+    r"""Seconds between two plain progress lines: ``SKELGRAPH_PROGRESS_S`` (a number >= 0) or
+    :data:`LOG_INTERVAL_S`.
+
+    Raises:
+        ValueError: one line naming the variable and its value (the CLI checks it at start).
+    """
+    raw = os.environ.get("SKELGRAPH_PROGRESS_S")
+    if raw is None or not raw.strip():
+        return LOG_INTERVAL_S
+    try:
+        value = float(raw)
+    except ValueError:
+        value = float("nan")
+    if not (math.isfinite(value) and value >= 0):
+        raise ValueError(f"SKELGRAPH_PROGRESS_S={raw!r}: must be a number of seconds >= 0 (or unset: "
+                         f"{LOG_INTERVAL_S:g})")
+    return value
 
 
 def progress_enabled(enabled: bool | None) -> bool:
@@ -31,7 +52,7 @@ class LogProgress:
     def __init__(self, iterable: Iterable[Any], total: int | None = None, desc: str = "", unit: str = "it",
                  interval: float | None = None, file: TextIO | None = None) -> None:
         if interval is None:
-            interval = float(os.environ.get("SKELGRAPH_PROGRESS_S", LOG_INTERVAL_S))
+            interval = log_interval()
         self.iterable, self.desc, self.unit, self.interval = iterable, desc, unit, interval
         self.total = total if total is not None else (len(iterable) if hasattr(iterable, "__len__") else None)
         self.file = file if file is not None else sys.stderr

@@ -309,3 +309,21 @@ def test_pretrained_encoder_on_the_same_graph_under_another_name(data, tmp_path)
     write_synthetic(other, str(renamed_ntu25(tmp_path / "my.toml")), samples=12, classes=3, channels=3, seed=1)
     result = run("finetune", other, "--out", tmp_path / "ft", "--pretrained", pre, "--train-split", "train", *TINY)
     assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize("value", ["abc", "-1", "nan"])
+def test_a_bad_progress_interval_in_the_environment_is_one_line(data, value):
+    from click.testing import CliRunner
+
+    from skelgraph.cli import main
+
+    result = CliRunner().invoke(main, ["info", str(data)], env={"SKELGRAPH_PROGRESS_S": value})
+    one_line_error(result, f"SKELGRAPH_PROGRESS_S={value!r}: must be a number of seconds >= 0")
+
+
+def test_frozen_evaluation_checks_its_output_folder_before_running(data, tmp_path):
+    (tmp_path / "ev").write_text("x")
+    result = run("evaluate", tmp_path / "ev", data, "--protocol", "1nn", "--train-split", "train", "--split", "test",
+                 "--out", tmp_path / "ev")
+    one_line_error(result, "ev: is a file, not a folder")
+    assert (tmp_path / "ev").read_text() == "x"
