@@ -458,8 +458,9 @@ def check_compatible(state: dict[str, Any], *, layout: str | dict | None = None,
                      temporal_kernel: int | None = None, temporal_block: str | None = None) -> dict[str, Any]:
     r"""Checks a pre-training checkpoint against the data and the asked-for encoder (each
     argument given must match); returns the encoder's architecture (``in_channels``,
-    ``hidden_channels``, ``enc_layers``, ``conv``, ``features``, ``temporal_kernel``; checkpoints
-    older than the last two have the paper's ``("position",)`` and ``0``)."""
+    ``hidden_channels``, ``enc_layers``, ``conv``, ``features``, ``temporal_kernel``,
+    ``temporal_block``; older checkpoints without the last three have the paper's
+    ``("position",)``, ``0`` and ``"depthwise"``)."""
     source = state.get("path", "checkpoint")
     config = state.get("config", {})
     arch = dict(in_channels=int(state["in_channels"]), hidden_channels=int(config.get("hidden_channels", 64)),
@@ -470,12 +471,6 @@ def check_compatible(state: dict[str, Any], *, layout: str | dict | None = None,
     if features is not None and tuple(features) != arch["features"]:
         raise PretrainedMismatchError(f"{source} was pre-trained on input features {list(arch['features'])}, "
                                       f"but {list(features)} was asked for (set features to match, or leave it unset)")
-    if temporal_kernel is not None and temporal_kernel != arch["temporal_kernel"]:
-        raise PretrainedMismatchError(f"{source} has temporal_kernel={arch['temporal_kernel']}, but "
-                                      f"{temporal_kernel} was asked for")
-    if temporal_block is not None and temporal_block != arch["temporal_block"]:
-        raise PretrainedMismatchError(f"{source} has temporal_block={arch['temporal_block']!r}, but "
-                                      f"{temporal_block!r} was asked for")
     if layout is not None and state.get("layout") is not None:
         theirs, ours = _layout_dict(state["layout"]), _layout_dict(layout)
         if theirs != ours:
@@ -485,13 +480,12 @@ def check_compatible(state: dict[str, Any], *, layout: str | dict | None = None,
     if in_channels is not None and in_channels != arch["in_channels"]:
         raise PretrainedMismatchError(f"{source} was pre-trained on {arch['in_channels']} input channels, "
                                       f"but the data has {in_channels}")
-    if hidden_channels is not None and hidden_channels != arch["hidden_channels"]:
-        raise PretrainedMismatchError(f"{source} has width hidden_channels={arch['hidden_channels']}, but "
-                                      f"{hidden_channels} was asked for (set hidden_channels to match)")
-    if enc_layers is not None and enc_layers != arch["enc_layers"]:
-        raise PretrainedMismatchError(f"{source} has enc_layers={arch['enc_layers']}, but {enc_layers} was asked for")
-    if conv is not None and conv != arch["conv"]:
-        raise PretrainedMismatchError(f"{source} uses conv {arch['conv']!r}, but {conv!r} was asked for")
+    asked = dict(hidden_channels=hidden_channels, enc_layers=enc_layers, conv=conv, temporal_kernel=temporal_kernel,
+                 temporal_block=temporal_block)
+    for key, value in asked.items():  # every encoder setting: one sentence, naming the key to set
+        if value is not None and value != arch[key]:
+            raise PretrainedMismatchError(f"{source} has {key}={arch[key]!r}, but {value!r} was asked for "
+                                          f"(set {key} to match, or leave it unset)")
     return arch
 
 
