@@ -1,13 +1,14 @@
 """The bad-input and fault cases of issues 12 and 21, run as a user would (a fresh `python -m
 skelgraph` process each), printed as the markdown table in experiments/RESULTS.md ("Fault cases");
-issue 21's are numbered 21/<item> (T: a former traceback, U: a former unclear message).
+issue 21's are numbered 21/<item> (T: a former traceback, U: a former unclear message; the classes
+of its faults beyond its list: W a write, C a checkpoint meeting data, V a value or user file).
 
     OMP_NUM_THREADS=1 python experiments/fault_cases.py [WORK_DIR]
 
 Per case: the exit code, the last line of stderr (the error, or the note), and what was left
 behind in the case's folder beyond the inputs (a run directory, a temporary, a half file).
-The tests in tests/test_cli_faults.py and tests/test_cli_faults_21.py assert the same behaviour,
-one test per case.
+The tests in tests/test_cli_faults.py, tests/test_cli_faults_21.py and tests/test_fault_classes.py
+assert the same behaviour, one test per case.
 """
 from __future__ import annotations
 
@@ -256,6 +257,78 @@ CASES_21 = [
      f"preprocess kinetics {SHARED / 'kinetics_samples' / 'kinetics_val'} k.h5"),
 ]
 
+# ----------------------------------------------------------------------------- the classes of issue 21's faults
+# (the "further blind set" its Done-when announces: every write through the one atomic writer, every
+# checkpoint meeting data through the one check, every value and user file through one validator/reader)
+
+NO_WIDTH = TINY.replace(" --set hidden_channels=8", "")
+
+
+def binary(work: Path, name: str) -> None:
+    (work / name).write_bytes(bytes(range(256)) * 4)
+
+
+def npy_and_binary(work: Path) -> None:
+    np.save(work / "a.npy", np.ones((1, 5, 25, 3)))
+    binary(work, "list.txt")
+
+
+def foreign_recipe(work: Path) -> None:
+    """A fine-tuning run whose checkpoint has no preprocessing record (an older run) beside another
+    run's preprocessing.json (2-D data)."""
+    import json
+
+    import torch
+
+    shutil.copytree(work.parent / "ft", work / "run")
+    state = torch.load(work / "run" / "checkpoint.pt", weights_only=False)
+    recipe = state.pop("preprocessing")
+    torch.save(state, work / "run" / "checkpoint.pt")
+    (work / "run" / "preprocessing.json").write_text(json.dumps(recipe | {"num_channels": 2}))
+
+
+def renamed_layout(work: Path) -> None:
+    """The NTU-25 graph under another name, with two body parts, and 12 samples of it."""
+    sys.path.insert(0, str(REPO))
+    from tests.test_fault_classes import renamed_ntu25
+
+    renamed_ntu25(work / "my.toml")
+    skelgraph("synth my.h5 --samples 12 --layout my.toml", work)
+
+
+CASES_21_CLASSES = [
+    ("21/W", "show --out on a full disk (.png)", None, "@full:8k show ../s.h5 --out small/a.png"),
+    ("21/W", "show --out on a full disk (.gif)", None, "@full:8k show ../s.h5 --out small/a.gif"),
+    ("21/W", "embed on a full disk", None, "@full:4k embed ../ft ../s.h5 small/e.h5"),
+    ("21/W", "show --out under a file", lambda w: (w / "notes.txt").write_text("x"),
+     "show ../s.h5 --out notes.txt/a.png"),
+    ("21/W", "bench --json under a file", lambda w: (w / "notes.txt").write_text("x"),
+     "bench --quick --json notes.txt/b.json"),
+    ("21/W", "evaluate --out a file", lambda w: (w / "ev").write_text("x"), "evaluate ../ft ../s.h5 --out ev"),
+    ("21/W", "synth over a user's file", lambda w: (w / "notes.txt").write_text("mine"), "synth notes.txt --samples 4"),
+    ("21/W", "preprocess over its own source", lambda w: np.save(w / "a.npy", np.ones((1, 5, 25, 3))),
+     "preprocess numpy a.npy a.npy"),
+    ("21/W", "embed over its data", lambda w: shutil.copy(w.parent / "s.h5", w / "s.h5"), "embed ../ft s.h5 s.h5"),
+    ("21/W", "bench --json over a dataset", lambda w: shutil.copy(w.parent / "s.h5", w / "s.h5"),
+     "bench --quick --json s.h5"),
+    ("21/C", "finetune, width and depth unset, pre-trained at width 8", None,
+     f"finetune ../s.h5 --out ft --pretrained ../pre --train-split train {NO_WIDTH}"),
+    ("21/C", "finetune --set hidden_channels=64, pre-trained at 8", None,
+     f"finetune ../s.h5 --out ft --pretrained ../pre --train-split train {NO_WIDTH} --set hidden_channels=64"),
+    ("21/C", "predict, another run's preprocessing.json", foreign_recipe, "predict run ../s.h5 --kind numpy"),
+    ("21/C", "finetune --pretrained, same graph, another layout name", renamed_layout,
+     f"finetune my.h5 --out ft --pretrained ../pre --train-split train {TINY}"),
+    ("21/V", "show --mask-ratio 1.5", None, "show ../s.h5 --mask random-joint --mask-ratio 1.5"),
+    ("21/V", "show --mask-ratio nan", None, "show ../s.h5 --mask random-joint --mask-ratio nan"),
+    ("21/V", "show --out a.xyz", None, "show ../s.h5 --out a.xyz"),
+    ("21/V", "show --num-parts 6 (every part)", None, "show ../s.h5 --num-parts 6"),
+    ("21/V", "pretrain --lr inf", None, f"pretrain ../s.h5 --out run {TINY} --lr inf"),
+    ("21/V", "preprocess --exclude-list of binary", npy_and_binary,
+     "preprocess numpy a.npy o.h5 --exclude-list list.txt"),
+    ("21/V", "pretrain --config of binary", lambda w: binary(w, "c.toml"),
+     "pretrain ../s.h5 --out run --config c.toml"),
+]
+
 # a two-joint rig, two frames (root moves 1 along x)
 BVH = "\n".join(["HIERARCHY", "ROOT Hips", "{", "OFFSET 0 0 0", "CHANNELS 3 Xposition Yposition Zposition",
                  "JOINT Spine", "{", "OFFSET 0 1 0", "CHANNELS 3 Zrotation Xrotation Yrotation",
@@ -273,7 +346,7 @@ def main() -> None:
               "--set warmup_epochs=0 --set lr_steps=[]", root)
     print("| # | case | exit | message (last line of stderr) | left behind |")
     print("|---|---|---|---|---|")
-    for number, (item, case, setup, command, *pick) in enumerate(CASES + CASES_21, 1):
+    for number, (item, case, setup, command, *pick) in enumerate(CASES + CASES_21 + CASES_21_CLASSES, 1):
         work = root / f"case{number:02d}"
         work.mkdir()
         if setup is not None:
@@ -286,8 +359,8 @@ def main() -> None:
         if before - after:
             left += "; removed " + ", ".join(sorted(str(p) for p in before - after))
         print(f"| {item} | {case} | {code} | `{message.replace('|', '/')}` | {left} |")
-    print(f"\n{len(CASES) + len(CASES_21)} cases in {time.perf_counter() - start:.0f} s (work dir {root})",
-          file=sys.stderr)
+    count = len(CASES) + len(CASES_21) + len(CASES_21_CLASSES)
+    print(f"\n{count} cases in {time.perf_counter() - start:.0f} s (work dir {root})", file=sys.stderr)
 
 
 if __name__ == "__main__":

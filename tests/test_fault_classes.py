@@ -280,3 +280,32 @@ def test_bench_json_never_writes_over_a_file_that_is_not_json(data, tmp_path):
     result = run("bench", "--quick", "--json", tmp_path / "s.h5")
     one_line_error(result, "s.h5: exists and is not a JSON file; nothing was replaced")
     assert "samples/s" not in result.output  # refused before measuring
+
+
+# ----------------------------------------------------------------------------- one rule for the layout
+
+def renamed_ntu25(path):
+    """The NTU-25 skeleton under another name and other body parts: the same graph."""
+    from skelgraph.graph.layouts import NTU25
+
+    def q(x):
+        return '"' + x + '"'
+
+    joints = NTU25.joints
+    lines = ['name = "my_kinect"', "joints = [" + ", ".join(q(j) for j in joints) + "]",
+             "bones = [" + ", ".join(f"[{q(joints[a])}, {q(joints[b])}]" for a, b in NTU25.bones) + "]",
+             f"center = {q(joints[NTU25.center])}", "[parts]", "upper = [" + ", ".join(q(j) for j in joints[:12]) + "]",
+             "lower = [" + ", ".join(q(j) for j in joints[12:]) + "]"]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_pretrained_encoder_on_the_same_graph_under_another_name(data, tmp_path):
+    """check_data and the encoder's own check agree: joints and bones count, names and parts do not
+    (the encoder refused what evaluate of a fine-tuned run accepted, naming two 25-joint layouts)."""
+    pre = tmp_path / "pre"
+    assert run("pretrain", data, "--out", pre, *TINY).exit_code == 0
+    other = tmp_path / "my.h5"
+    write_synthetic(other, str(renamed_ntu25(tmp_path / "my.toml")), samples=12, classes=3, channels=3, seed=1)
+    result = run("finetune", other, "--out", tmp_path / "ft", "--pretrained", pre, "--train-split", "train", *TINY)
+    assert result.exit_code == 0, result.output

@@ -452,6 +452,15 @@ def _layout_dict(layout: str | dict) -> dict:
     return json.loads(layout) if isinstance(layout, str) else dict(layout)
 
 
+def _graph(layout: dict) -> tuple[list[str], set[frozenset[str]]]:
+    """What the encoder depends on in a layout: the joints in order and the bones (not the name,
+    parts or centre) -- the rule of ``skelgraph.train.compat.layout_difference``, which every
+    command applies first (nn imports no skelgraph.train)."""
+    joints = list(layout.get("joints", []))
+    return joints, {frozenset((joints[a], joints[b]) if isinstance(a, int) else (a, b))
+                    for a, b in layout.get("bones", [])}
+
+
 def check_compatible(state: dict[str, Any], *, layout: str | dict | None = None, in_channels: int | None = None,
                      hidden_channels: int | None = None, enc_layers: int | None = None,
                      conv: str | None = None, features: Sequence[str] | None = None,
@@ -473,7 +482,7 @@ def check_compatible(state: dict[str, Any], *, layout: str | dict | None = None,
                                       f"but {list(features)} was asked for (set features to match, or leave it unset)")
     if layout is not None and state.get("layout") is not None:
         theirs, ours = _layout_dict(state["layout"]), _layout_dict(layout)
-        if theirs != ours:
+        if _graph(theirs) != _graph(ours):
             raise PretrainedMismatchError(
                 f"{source} was pre-trained on layout {theirs.get('name')!r} ({len(theirs.get('joints', []))} joints), "
                 f"but the data uses {ours.get('name')!r} ({len(ours.get('joints', []))} joints)")

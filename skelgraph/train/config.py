@@ -268,11 +268,9 @@ def make_config(cls: type[C], values: dict[str, Any], source: str = "config") ->
 BASE = "base"
 
 
-def read_config_values(path: str | Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
-    r"""The values a TOML config file sets, its ``base`` resolved: ``base = "other.toml"`` (a path
-    relative to the file's folder) loads that file first (which may name its own base), and the
-    file's keys override the base's. What a run writes (``config.toml``) is the resolved result,
-    with no ``base`` left.
+def config_chain(path: str | Path, _seen: tuple[Path, ...] = ()) -> list[tuple[Path, dict[str, Any]]]:
+    r"""``(file, the values it sets itself)`` of a config file and its bases, the furthest base
+    first (``base`` keys taken out; see :func:`read_config_values`).
 
     Raises:
         ConfigError: the file or a base is missing or not TOML, ``base`` is not a string, or
@@ -286,7 +284,7 @@ def read_config_values(path: str | Path, _seen: tuple[Path, ...] = ()) -> dict[s
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(f"{path}: not valid TOML: {err}") from None
     if BASE not in values:
-        return values
+        return [(path, values)]
     base = values.pop(BASE)
     if not isinstance(base, str) or not base:
         raise ConfigError(f"{path}: base must be the path of another config file, got {base!r}")
@@ -295,7 +293,22 @@ def read_config_values(path: str | Path, _seen: tuple[Path, ...] = ()) -> dict[s
     if base_path in chain:
         raise ConfigError(f"{path}: base {base!r} makes a cycle ({' -> '.join(p.name for p in chain)} -> "
                           f"{base_path.name})")
-    return read_config_values(base_path, chain) | values
+    return config_chain(base_path, chain) + [(path, values)]
+
+
+def read_config_values(path: str | Path) -> dict[str, Any]:
+    r"""The values a TOML config file sets, its ``base`` resolved: ``base = "other.toml"`` (a path
+    relative to the file's folder) loads that file first (which may name its own base), and the
+    file's keys override the base's. What a run writes (``config.toml``) is the resolved result,
+    with no ``base`` left.
+
+    Raises:
+        ConfigError: as :func:`config_chain`.
+    """
+    values: dict[str, Any] = {}
+    for _, own in config_chain(path):
+        values |= own
+    return values
 
 
 def load_config(cls: type[C], path: str | Path | None, **overrides: Any) -> C:
@@ -305,7 +318,9 @@ def load_config(cls: type[C], path: str | Path | None, **overrides: Any) -> C:
     source = "defaults"
     if path is not None:
         source = str(path)
-        values = read_config_values(path)
+        for file, own in config_chain(path):  # each file's own keys checked under its own name
+            make_config(cls, own, str(file))
+            values |= own
     config = make_config(cls, values, source)
     changes = {k: v for k, v in overrides.items() if v is not None}
     checked = make_config(cls, changes, "command line")  # validates names and types

@@ -62,3 +62,17 @@ def test_run_writes_the_resolved_config_without_base(tmp_path):
     written = (tmp_path / "run" / "config.toml").read_text()
     assert "base" not in read_config_values(tmp_path / "run" / "config.toml")
     assert "hidden_channels = 8" in written and "lr = 0.002" in written
+
+
+def test_a_bad_key_in_a_base_names_the_base(tmp_path):
+    (tmp_path / "base.toml").write_text("lr = -1.0\n")
+    (tmp_path / "child.toml").write_text('base = "base.toml"\nepochs = 2\n')
+    with pytest.raises(ConfigError, match=r"base.toml: lr must be > 0"):
+        load_config(FinetuneConfig, tmp_path / "child.toml")
+
+
+def test_a_broken_base_is_an_error_even_when_overridden(tmp_path):
+    (tmp_path / "base.toml").write_text("lr = -1.0\n")
+    (tmp_path / "child.toml").write_text('base = "base.toml"\nlr = 0.1\n')
+    with pytest.raises(ConfigError, match="base.toml: lr must be > 0"):
+        load_config(FinetuneConfig, tmp_path / "child.toml")
