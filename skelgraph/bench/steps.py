@@ -19,7 +19,8 @@ from skelgraph.bench.config import MODES, NUM_CLASSES, BenchConfig
 from skelgraph.bench.environment import torch_scatter_disabled, torch_scatter_version
 from skelgraph.data.sample import skeleton_to_data
 from skelgraph.graph.layouts import Layout, get_layout
-from skelgraph.nn.conv import SkeletonGATConv, SkeletonGCNConv, SkeletonGINConv, csr_adjacency, dense_adjacency
+from skelgraph.nn.conv import (AdjacencyCache, SkeletonGATConv, SkeletonGCNConv, SkeletonGINConv, csr_adjacency,
+                               dense_adjacency)
 from skelgraph.nn.mae import SkeletonMAE
 from skelgraph.nn.strl import STRLClassifier
 from skelgraph.transforms.masking import BodyPartMask
@@ -197,8 +198,9 @@ def make_step(model_name: str, model: Module, twin: Module | None, batches: Batc
 def make_aggregate_step(batches: Batch | list[Batch], adj: Tensor, width: int, path: str,
                         mode: str) -> Step | None:
     r"""One GIN neighbour sum over ``[N, T, width]`` (no MLP): the part of a layer each path
-    implements differently. The fused path builds its CSR adjacency from each batch's
-    ``edge_index`` inside the step, as a layer does for a new batch."""
+    implements differently. The fused path gets its CSR adjacency from each batch's
+    ``edge_index`` inside the step through an :class:`~skelgraph.nn.conv.AdjacencyCache`, as a
+    layer does (built once per graph structure)."""
     from torch_geometric.nn import DenseGINConv
 
     batches = batches if isinstance(batches, list) else [batches]
@@ -208,9 +210,13 @@ def make_aggregate_step(batches: Batch | list[Batch], adj: Tensor, width: int, p
     xs = [torch.randn(b.num_nodes, first.x.size(1), width, generator=gen).to(adj.device) for b in batches]
     dense_sum = PyGDenseConv(DenseGINConv(Identity(), eps=-1.0))  # (1 + eps) x + A x = A x
 
+    cache = AdjacencyCache()
+
     def fused_sum(batch: Batch, x: Tensor) -> Tensor:
         n = batch.num_nodes
-        return conv.propagate(csr_adjacency(batch.edge_index, None, (n, n), x.dtype), x=x)
+        adj_t = cache.get((batch.edge_index, n, x.dtype),
+                          lambda: csr_adjacency(batch.edge_index, None, (n, n), x.dtype))
+        return conv.propagate(adj_t, x=x)
 
     runs: dict[str, Callable[[Batch, Tensor], Tensor]] = {
         "fused": fused_sum, "plain": lambda b, x: conv.propagate(b.edge_index, x=x),
