@@ -76,7 +76,8 @@ def check_data(state: dict[str, Any], store: Any, *, data: str | Path | None = N
             :class:`~skelgraph.data.dataset.SkeletonDataset` (its ``store`` is used).
         data: How to name the data in a message (default: its path).
         classes: The model's classifier is used: the data must have its classes (count and,
-            where both files name them, names).
+            where both files name them, names) and, unless the run set ``num_persons``, the
+            person slots per sample of its training file (the classifier pools over them).
         features: The input features the model will compute (default: the checkpoint's).
 
     Raises:
@@ -100,6 +101,14 @@ def check_data(state: dict[str, Any], store: Any, *, data: str | Path | None = N
     config = state.get("config", {}) or {}
     check_features_data(features if features is not None else config.get("features", ("position",)), store,
                         where=f"{prefix} the model reads", data=where)
+    if classes:  # the classifier pools over every person slot: the data must have the slots it was trained on
+        trained_slots = (state.get("preprocessing") or {}).get("file_persons")
+        data_slots = getattr(store, "num_persons", None)
+        if config.get("num_persons") is None and trained_slots is not None and data_slots is not None \
+                and int(trained_slots) != int(data_slots):
+            raise DataMismatchError(f"{prefix} trained on {trained_slots} person slot(s) per sample, the data has "
+                                    f"{data_slots} (preprocess it with --max-persons {trained_slots}; a sample "
+                                    f"with fewer persons is padded, as in training)")
     if classes and state.get("num_classes") is not None:
         trained_names = list(state.get("class_names") or [])
         ours_names = list(getattr(store, "class_names", []) or [])

@@ -89,6 +89,7 @@ def recipe_data(recipe: Recipe) -> SimpleNamespace:
     steps = recipe.steps or {}
     return SimpleNamespace(layout=recipe.layout, num_channels=recipe.num_channels,
                            class_names=list(recipe.class_names), num_classes=len(recipe.class_names) or None,
+                           num_persons=recipe.file_persons,
                            provenance={"center": bool(steps.get("center", False))})
 
 
