@@ -301,6 +301,14 @@ def renamed_layout(work: Path) -> None:
     skelgraph("synth my.h5 --samples 12 --layout my.toml", work)
 
 
+def ntu_one_and_two_slots(work: Path) -> None:
+    """The NTU samples stored with 2 person slots (the default) and with 1, and a classifier
+    trained on the first."""
+    skelgraph(f"preprocess ntu {NTU} n2.h5", work)
+    skelgraph(f"preprocess ntu {NTU} n1.h5 --max-persons 1", work)
+    skelgraph(f"finetune n2.h5 --out ft --init none {TINY}", work)
+
+
 CASES_21_CLASSES = [
     ("21/W", "show --out on a full disk (.png)", None, "@full:8k show ../s.h5 --out small/a.png"),
     ("21/W", "show --out on a full disk (.gif)", None, "@full:8k show ../s.h5 --out small/a.gif"),
@@ -339,6 +347,8 @@ CASES_21_CLASSES = [
      "evaluate ev ../s.h5 --protocol 1nn --train-split train --split test --out ev"),
     ("21/C", "finetune --resume --pretrained another run", lambda w: shutil.copytree(w.parent / "ftpre", w / "run"),
      "finetune ../s.h5 --out run --resume --epochs 2 --pretrained ../ft"),
+    ("21/C", "evaluate a 2-slot NTU classifier on NTU stored with 1 slot", ntu_one_and_two_slots,
+     "evaluate ft n1.h5 --split xview_test"),
 ]
 
 # a two-joint rig, two frames (root moves 1 along x)
