@@ -3,7 +3,7 @@ skelgraph` process each), printed as the markdown table in experiments/RESULTS.m
 issue 21's are numbered 21/<item> (T: a former traceback, U: a former unclear message; the classes
 of its faults beyond its list: W a write, C a checkpoint meeting data, V a value or user file).
 
-    OMP_NUM_THREADS=1 python experiments/fault_cases.py [WORK_DIR]
+    OMP_NUM_THREADS=1 python experiments/fault_cases.py [WORK_DIR [FIRST-LAST]]
 
 Per case: the exit code, the last line of stderr (the error, or the note), and what was left
 behind in the case's folder beyond the inputs (a run directory, a temporary, a half file).
@@ -34,8 +34,13 @@ def skelgraph(args: str, cwd: Path, pick: str | None = None) -> tuple[int, str]:
     """Exit code and the last stderr line (or the first line of stdout/stderr holding ``pick``);
     stderr is a pipe, not a terminal, as in a log (a progress line every second here).
     ``@full:SIZE ARGS`` runs with ``small/`` a tmpfs of SIZE (a full disk) in a private mount
-    namespace (``unshare -rm``, no root needed)."""
+    namespace (``unshare -rm``, no root needed); ``@env:NAME=VALUE ARGS`` with one more
+    environment variable."""
     env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(REPO), SKELGRAPH_PROGRESS_S="1")
+    if args.startswith("@env:"):  # @env:NAME=VALUE ARGS: one more environment variable
+        assignment, args = args.split(" ", 1)
+        name, _, value = assignment[5:].partition("=")
+        env[name] = value
     command = [sys.executable, "-m", "skelgraph", *args.split()]
     if args.startswith("@full:"):
         size, args = args.split(" ", 1)
@@ -327,6 +332,13 @@ CASES_21_CLASSES = [
      "preprocess numpy a.npy o.h5 --exclude-list list.txt"),
     ("21/V", "pretrain --config of binary", lambda w: binary(w, "c.toml"),
      "pretrain ../s.h5 --out run --config c.toml"),
+    ("21/V", "SKELGRAPH_PROGRESS_S=abc", None, "@env:SKELGRAPH_PROGRESS_S=abc info ../s.h5"),
+    ("21/V", "finetune --set num_persons=3 (1-person file)", None,
+     f"finetune ../s.h5 --out run --init none --train-split train {TINY} --set num_persons=3"),
+    ("21/W", "evaluate --protocol --out a file", lambda w: (w / "ev").write_text("x"),
+     "evaluate ev ../s.h5 --protocol 1nn --train-split train --split test --out ev"),
+    ("21/C", "finetune --resume --pretrained another run", lambda w: shutil.copytree(w.parent / "ftpre", w / "run"),
+     "finetune ../s.h5 --out run --resume --epochs 2 --pretrained ../ft"),
 ]
 
 # a two-joint rig, two frames (root moves 1 along x)
@@ -337,16 +349,23 @@ BVH = "\n".join(["HIERARCHY", "ROOT Hips", "{", "OFFSET 0 0 0", "CHANNELS 3 Xpos
 
 
 def main() -> None:
+    """``fault_cases.py [WORK_DIR [FIRST-LAST]]``: every case, or the rows FIRST to LAST (1-based)."""
     root = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(tempfile.mkdtemp(prefix="faults-"))
+    first, last = (int(n) for n in sys.argv[2].split("-")) if len(sys.argv) > 2 else (1, 10**6)
     root.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     skelgraph("synth s.h5 --samples 12", root)
     skelgraph(f"pretrain s.h5 --out pre {TINY}", root)
     skelgraph(f"finetune s.h5 --out ft --init none --train-split train --test-split test {TINY} "
               "--set warmup_epochs=0 --set lr_steps=[]", root)
+    skelgraph(f"finetune s.h5 --out ftpre --pretrained pre --train-split train {TINY}", root)
     print("| # | case | exit | message (last line of stderr) | left behind |")
     print("|---|---|---|---|---|")
+    count = 0
     for number, (item, case, setup, command, *pick) in enumerate(CASES + CASES_21 + CASES_21_CLASSES, 1):
+        if not first <= number <= last:
+            continue
+        count += 1
         work = root / f"case{number:02d}"
         work.mkdir()
         if setup is not None:
@@ -359,7 +378,6 @@ def main() -> None:
         if before - after:
             left += "; removed " + ", ".join(sorted(str(p) for p in before - after))
         print(f"| {item} | {case} | {code} | `{message.replace('|', '/')}` | {left} |")
-    count = len(CASES) + len(CASES_21) + len(CASES_21_CLASSES)
     print(f"\n{count} cases in {time.perf_counter() - start:.0f} s (work dir {root})", file=sys.stderr)
 
 

@@ -327,3 +327,18 @@ def test_frozen_evaluation_checks_its_output_folder_before_running(data, tmp_pat
                  "--out", tmp_path / "ev")
     one_line_error(result, "ev: is a file, not a folder")
     assert (tmp_path / "ev").read_text() == "x"
+
+
+def test_num_persons_beyond_the_files_is_one_line(data, tmp_path):
+    one_line_error(run("finetune", data, "--out", tmp_path / "run", *FT, *TINY, "--set", "num_persons=3"),
+                   "s.h5: num_persons = 3, but the file stores 1 person(s) per sample")
+    assert not (tmp_path / "run").exists()
+
+
+def test_resume_refuses_a_pretrained_run_it_did_not_start_from(data, pretrained_gcn12, finetuned, tmp_path):
+    out = tmp_path / "ft"
+    args = ["finetune", data, "--out", out, "--train-split", "train", *NO_WIDTH]
+    assert run(*args, "--pretrained", pretrained_gcn12).exit_code == 0
+    one_line_error(run(*args[:-10], "--resume", "--epochs", "2", "--pretrained", finetuned),
+                   "--resume continues from the run's own checkpoint", "contradicts it")
+    assert run(*args[:-10], "--resume", "--epochs", "2", "--pretrained", pretrained_gcn12).exit_code == 0

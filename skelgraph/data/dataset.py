@@ -10,6 +10,7 @@ from torch_geometric.data import Data, Dataset
 
 from skelgraph.data.h5 import H5Skeletons
 from skelgraph.data.sample import SkeletonSequence, skeleton_to_data
+from skelgraph.data.sequence import SkeletonError
 from skelgraph.graph.layouts import Layout
 from skelgraph.transforms.functional import uniform_sample_indices
 
@@ -63,7 +64,9 @@ class SkeletonDataset(Dataset):
         self.split, self.clip_len, self.train = split, num_frames, train
         self.indices_in_file = self.store.split_indices(split)
         if num_persons is not None and not 1 <= num_persons <= self.store.num_persons:
-            raise ValueError(f"num_persons must be in 1..{self.store.num_persons}, got {num_persons}")
+            raise SkeletonError(f"{self.store.path}: num_persons = {num_persons}, but the file stores "
+                                f"{self.store.num_persons} person(s) per sample (set num_persons in 1.."
+                                f"{self.store.num_persons}, or leave it unset)")
         self.num_persons = num_persons or self.store.num_persons
         super().__init__(root=None, transform=transform)
 

@@ -180,6 +180,18 @@ def _check(config: FinetuneConfig, pretrained: str | Path | None, resume: bool) 
         raise RunDirError(f"label_fraction must be in (0, 1], got {config.label_fraction}")
 
 
+def _check_resumed_source(pretrained: str | Path | None, state: dict[str, Any], out_dir: Path) -> None:
+    """A resumed run's encoder is in its checkpoint: a ``--pretrained`` naming another run than the
+    one it started from would be ignored, so it is refused (the same one is fine)."""
+    if pretrained is None:
+        return
+    recorded = state.get("pretrained")
+    if recorded is None or Path(recorded).resolve() != Path(pretrained).resolve():
+        raise RunDirError(f"{out_dir}: --resume continues from the run's own checkpoint, whose encoder came from "
+                          f"{recorded or 'no pre-training run'}, and --pretrained {pretrained} contradicts it; drop "
+                          f"--pretrained, or start a new run with another --out")
+
+
 def _finetune(config: FinetuneConfig, data_path: Path, out_dir: Path, pretrained: str | Path | None, resume: bool,
               progress: bool | None, device: torch.device, dist_info: DistInfo) -> dict[str, Any]:
     _check(config, pretrained, resume)
@@ -233,6 +245,7 @@ def _finetune(config: FinetuneConfig, data_path: Path, out_dir: Path, pretrained
         state = load_checkpoint(checkpoint_path, map_location=device)
         check_resume_config(config, state, out_dir)  # the weights hold the run's settings: no others
         check_data(state, train_set, data=data_path, classes=True)
+        _check_resumed_source(pretrained, state, out_dir)
         if state.get("kind") != KINDS[config.protocol]:
             raise RunDirError(f"{checkpoint_path} is a {state.get('kind')!r} run, the config asks for protocol "
                               f"{config.protocol!r}")
