@@ -344,16 +344,29 @@ def test_resume_refuses_a_pretrained_run_it_did_not_start_from(data, pretrained_
     assert run(*args[:-10], "--resume", "--epochs", "2", "--pretrained", pretrained_gcn12).exit_code == 0
 
 
-def test_a_classifier_refuses_data_with_other_person_slots(finetuned, tmp_path):
-    """The classifier pools over every person slot (zero-padded ones too): the same samples stored
-    with 2 slots instead of its training file's 1 gave other features, silently."""
+@pytest.fixture(scope="module")
+def two_slots(tmp_path_factory):
+    """The synthetic samples of ``data`` stored with 2 person slots instead of 1."""
     from skelgraph.data.h5 import write_h5
     from skelgraph.data.synth import make_synthetic, synthetic_splits
     from skelgraph.graph.layouts import get_layout
 
+    path = tmp_path_factory.mktemp("two") / "two.h5"
     layout = get_layout("ntu25")
     seqs, class_names = make_synthetic(layout, 12, 3, num_channels=3, seed=0)
-    write_h5(tmp_path / "two.h5", seqs, layout=layout, num_persons=2, class_names=class_names,
+    write_h5(path, seqs, layout=layout, num_persons=2, class_names=class_names,
              splits=synthetic_splits(seqs, seed=0), provenance={"kind": "synthetic"})
-    one_line_error(run("evaluate", finetuned, tmp_path / "two.h5", "--out", tmp_path / "ev"),
+    return path
+
+
+def test_a_classifier_refuses_data_with_other_person_slots(finetuned, two_slots, tmp_path):
+    """The classifier pools over every person slot (zero-padded ones too): the same samples stored
+    with 2 slots instead of its training file's 1 gave other features, silently."""
+    one_line_error(run("evaluate", finetuned, two_slots, "--out", tmp_path / "ev"),
                    "trained on 1 person slot(s) per sample, the data has 2", "--max-persons 1")
+
+
+def test_embed_refuses_data_with_other_person_slots(finetuned, two_slots, tmp_path):
+    one_line_error(run("embed", finetuned, two_slots, tmp_path / "e.npz"),
+                   "trained on 1 person slot(s) per sample, the data has 2")
+    assert not (tmp_path / "e.npz").exists()

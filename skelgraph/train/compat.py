@@ -66,7 +66,7 @@ def layout_difference(trained: Any, data: Any) -> str | None:
 
 
 def check_data(state: dict[str, Any], store: Any, *, data: str | Path | None = None,
-               classes: bool = False, features: Sequence[str] | None = None) -> None:
+               classes: bool = False, features: Sequence[str] | None = None, pooled: bool = False) -> None:
     r"""Refuses data that the checkpoint's model cannot read, or would read wrongly.
 
     Args:
@@ -79,6 +79,8 @@ def check_data(state: dict[str, Any], store: Any, *, data: str | Path | None = N
             where both files name them, names) and, unless the run set ``num_persons``, the
             person slots per sample of its training file (the classifier pools over them).
         features: The input features the model will compute (default: the checkpoint's).
+        pooled: The model's features pooled over each sample are used (as the classifier does:
+            implied by ``classes``), e.g. exported by ``embed``: the person slots must match too.
 
     Raises:
         DataMismatchError: naming the checkpoint, the data and the difference.
@@ -101,7 +103,7 @@ def check_data(state: dict[str, Any], store: Any, *, data: str | Path | None = N
     config = state.get("config", {}) or {}
     check_features_data(features if features is not None else config.get("features", ("position",)), store,
                         where=f"{prefix} the model reads", data=where)
-    if classes:  # the classifier pools over every person slot: the data must have the slots it was trained on
+    if classes or pooled:  # pooled features take every person slot: the data must have the run's
         trained_slots = (state.get("preprocessing") or {}).get("file_persons")
         data_slots = getattr(store, "num_persons", None)
         if config.get("num_persons") is None and trained_slots is not None and data_slots is not None \

@@ -101,7 +101,7 @@ def embed(run: str | Path, data_path: str | Path, split: str | None = None, *, o
     config = state.get("config") or {}
     dataset = SkeletonDataset(data_path, split=split, num_frames=config.get("num_frames", 64),
                               num_persons=config.get("num_persons"))
-    check_data(state, dataset, data=data_path)  # layout, channels and features; not the classes
+    check_data(state, dataset, data=data_path, pooled=True)  # layout, channels, features, person slots; not classes
     model, state = load_feature_model(run, dataset.num_classes, dev, dataset.layout.to_json())
     loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=workers)
     features, labels = predict(model, loader, dev, features=True, desc="embed", progress=progress)

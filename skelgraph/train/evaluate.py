@@ -22,7 +22,7 @@ from torch import Tensor
 from torch.nn import Module
 from torch_geometric.loader import DataLoader
 
-from skelgraph.data.files import atomic_path, atomic_write_text, check_output, write_failure
+from skelgraph.data.files import atomic_savefig, atomic_write_text, check_output, write_failure
 from skelgraph.progress import progress_bar
 
 
@@ -178,9 +178,7 @@ def plot_confusion(confusion: list[list[int]] | Tensor, class_names: list[str], 
     ax.set_ylabel("true")
     ax.set_title(title, fontsize=9)
     fig.tight_layout()
-    with atomic_path(path) as tmp:  # a full disk leaves no 0-byte picture, and says which file
-        fig.savefig(tmp, dpi=120, format=path.suffix.lstrip(".") or "png")
-    return path
+    return atomic_savefig(fig, path, dpi=120)  # a full disk leaves no 0-byte picture, and says which file
 
 
 # ----------------------------------------------------------------------------- evaluate command
