@@ -370,3 +370,10 @@ def test_embed_refuses_data_with_other_person_slots(finetuned, two_slots, tmp_pa
     one_line_error(run("embed", finetuned, two_slots, tmp_path / "e.npz"),
                    "trained on 1 person slot(s) per sample, the data has 2")
     assert not (tmp_path / "e.npz").exists()
+
+
+def test_a_tensorboard_folder_that_is_a_file_is_refused_before_training(data, tmp_path):
+    (tmp_path / "notes.txt").write_text("x")
+    one_line_error(run("pretrain", data, "--out", tmp_path / "run", *TINY, "--tensorboard", tmp_path / "notes.txt"),
+                   "notes.txt: is a file, not a folder")
+    assert not (tmp_path / "run").exists() and (tmp_path / "notes.txt").read_text() == "x"

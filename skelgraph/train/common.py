@@ -18,7 +18,7 @@ import torch
 import torch.distributed as dist
 from torch_geometric import seed_everything  # noqa: F401  (random, numpy, torch and CUDA; re-exported for train/)
 
-from skelgraph.data.files import atomic_write_bytes, atomic_write_text, write_failure
+from skelgraph.data.files import atomic_write_bytes, atomic_write_text, check_output, write_failure
 from skelgraph.transforms.augment import spatial_augment
 
 
@@ -302,6 +302,7 @@ class MetricsLog:
         self.path, self.enabled = path, enabled
         self.tensorboard, self._writer = (Path(tensorboard) if tensorboard else None), None
         if self.tensorboard is not None and enabled:
+            check_output(self.tensorboard, folder=True)  # a file there (or on the way) is refused before any training
             try:
                 from torch.utils.tensorboard import SummaryWriter  # noqa: F401 -- checked now, used at the first write
             except ImportError:
