@@ -658,7 +658,8 @@ def evaluate(run_dir: Path, data: Path, split: str | None, knn: int | None, trai
              label_fraction: float, pretrained: Path | None, init: str | None, out: Path | None, batch_size: int,
              device: str, workers: int, seed: int, protocols: tuple[str, ...], baselines: bool, segments: int,
              keep_joints: bool, probe_c: float | None, frames: int | None) -> None:
-    """Evaluate RUN_DIR (a `finetune` run) on DATA: top-1, top-5, per-class accuracy, confusion
+    """Evaluate RUN_DIR (a `finetune` run, or one of its checkpoints such as RUN/best.pt, whose
+    files then go to RUN/eval_best/) on DATA: top-1, top-5, per-class accuracy, confusion
     matrix. Writes metrics.json and confusion.png; prints a short table.
 
     With --protocol, evaluate frozen features instead (RUN_DIR is then only where

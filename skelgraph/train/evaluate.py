@@ -192,7 +192,8 @@ def evaluate(run_dir: str | Path, data_path: str | Path, split: str | None = Non
     r"""Evaluates on ``split`` of ``data_path`` and writes ``metrics.json`` and
     ``confusion.png`` into ``out`` (default ``run_dir``). Returns the metrics.
 
-    - A fine-tuning run (``run_dir`` holds its ``checkpoint.pt``): the classifier's
+    - A fine-tuning run (``run_dir`` holds its ``checkpoint.pt``; or a checkpoint file such as
+      the run's ``best.pt``, whose files then go to ``eval_best/`` beside it): the classifier's
       predictions; with ``knn=K``, k-NN on its pooled features (:meth:`features`) instead.
     - ``pretrained=PRETRAIN_RUN`` (or ``init="none"``: a random encoder seeded with ``seed``,
       the k-NN baseline; with both, the random encoder has the pre-training run's architecture:
@@ -213,6 +214,9 @@ def evaluate(run_dir: str | Path, data_path: str | Path, split: str | None = Non
     from skelgraph.train.subset import label_fraction_indices
 
     run_dir = Path(run_dir)
+    checkpoint = run_dir  # a run directory, or one of its checkpoint files (best.pt beside checkpoint.pt)
+    if run_dir.is_file():
+        run_dir = run_dir.parent / f"eval_{run_dir.stem}"  # never the run's own metrics.json for another epoch
     out_dir = check_output(Path(out) if out is not None else run_dir, folder=True)  # before any work
     dev = resolve_device(device)
     show = progress  # None: a bar on a terminal, a line every few seconds in a log
@@ -230,15 +234,15 @@ def evaluate(run_dir: str | Path, data_path: str | Path, split: str | None = Non
         info.update(model="random encoder" if random_encoder else "pretrained encoder",
                     pretrained=str(pretrained) if pretrained else None)
     else:
-        if not (run_dir / CHECKPOINT).exists():
-            raise FileNotFoundError(f"{run_dir}: no {CHECKPOINT} (pass a fine-tuning run, or --pretrained / "
-                                    f"--init none for k-NN of an encoder)")
-        model, ft_state = load_finetuned(run_dir)
+        if not checkpoint.is_file() and not (checkpoint / CHECKPOINT).exists():
+            raise FileNotFoundError(f"{checkpoint}: no {CHECKPOINT} (pass a fine-tuning run or one of its checkpoint "
+                                    f"files, or --pretrained / --init none for k-NN of an encoder)")
+        model, ft_state = load_finetuned(checkpoint)
         cfg = ft_state["config"]
         num_frames, num_persons = cfg["num_frames"], cfg.get("num_persons")
         test_split = split if split is not None else cfg.get("test_split")
         fit_split = train_split if train_split is not None else cfg.get("train_split")
-        info.update(model=ft_state["kind"], run_dir=str(run_dir), epoch=ft_state["epoch"])
+        info.update(model=ft_state["kind"], run_dir=str(checkpoint), epoch=ft_state["epoch"])
     if test_split is None:
         raise EvaluationError("no split to evaluate on: pass --split")
     test_set = SkeletonDataset(data_path, split=test_split, num_frames=num_frames, num_persons=num_persons)

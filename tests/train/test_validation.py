@@ -98,3 +98,15 @@ def test_cli_set_val_split_by_name_and_help_says_eval_every_is_the_test_split(sy
                                        "--set", "num_frames=8", "--set", "hidden_channels=8", "--batch-size", "8"])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "run" / BEST).exists() and "val top-1" not in result.stdout
+
+
+def test_evaluate_takes_the_best_checkpoint_and_writes_beside_it(synth, tmp_path):
+    from skelgraph.train.evaluate import evaluate
+
+    finetune(load_config(FinetuneConfig, None, val_split=0.25, **SMALL), synth, tmp_path / "run", progress=False)
+    last = evaluate(tmp_path / "run", synth, progress=False)
+    best = evaluate(tmp_path / "run" / BEST, synth, progress=False)
+    _, state = load_finetuned(tmp_path / "run" / BEST)
+    assert best["epoch"] == state["epoch"] and last["epoch"] == _records(tmp_path / "run")[-1]["epoch"]
+    assert best["metrics_path"] == str(tmp_path / "run" / "eval_best" / "metrics.json")
+    assert json.loads((tmp_path / "run" / "metrics.json").read_text())["epoch"] == last["epoch"]  # not replaced
