@@ -11,29 +11,11 @@ import h5py
 import numpy as np
 import pytest
 import torch
-from click.testing import CliRunner
 
-from skelgraph.cli import main
 from skelgraph.data.h5 import H5Skeletons
 from skelgraph.data.synth_file import write_synthetic
 from tests.conftest import REPO, shared_file
-
-TINY = ["--epochs", "1", "--batch-size", "4", "--set", "num_frames=8", "--set", "hidden_channels=8",
-        "--set", "base_batch_size=4", "--device", "cpu"]
-
-
-def run(*args):
-    return CliRunner().invoke(main, [str(a) for a in args])
-
-
-def one_line_error(result, *parts):
-    """Exit 1, one 'Error: ...' line holding every part, no traceback."""
-    assert result.exit_code == 1, result.output
-    errors = [line for line in result.output.splitlines() if line.startswith("Error: ")]
-    assert len(errors) == 1 and "Traceback" not in result.output, result.output
-    for part in parts:
-        assert part in errors[0], errors[0]
-    return errors[0]
+from tests.fault_helpers import TINY, one_line_error, run
 
 
 @pytest.fixture(scope="module")

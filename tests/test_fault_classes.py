@@ -7,7 +7,7 @@ import os
 import pytest
 
 from skelgraph.data.synth_file import write_synthetic
-from tests.test_cli_faults_21 import FT, TINY, one_line_error, run
+from tests.fault_helpers import FT, TINY, one_line_error, run
 
 
 @pytest.fixture(scope="module")
