@@ -165,6 +165,17 @@ def write_failure(path: Path, err: BaseException) -> WriteError:
     return error
 
 
+def make_folder(path: str | Path) -> Path:
+    """Creates the folder ``path`` (and its parents) unless it exists; a failure (a full disk, no
+    permission) is the :class:`WriteError` of :func:`write_failure`, naming it. Returns ``path``."""
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise write_failure(path, err) from None
+    return path
+
+
 class GuardedFile(io.RawIOBase):
     r"""A binary file that never lets a write error reach the library writing through it.
 

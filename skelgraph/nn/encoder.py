@@ -135,10 +135,10 @@ def make_temporal(num_layers: int, channels: int, kernel_size: int, block: str =
         return None
     if block == "depthwise":
         return ModuleList(TemporalMixing(channels, kernel_size) for _ in range(num_layers))
-    reduction = BOTTLENECK_REDUCTION if block == "bottleneck" and channels % BOTTLENECK_REDUCTION == 0 else 1
-    if block == "bottleneck" and reduction == 1:
+    if block == "bottleneck" and channels % BOTTLENECK_REDUCTION:
         raise ValueError(f"the bottleneck block needs hidden_channels divisible by {BOTTLENECK_REDUCTION}, "
                          f"got {channels}")
+    reduction = BOTTLENECK_REDUCTION if block == "bottleneck" else 1
     return ModuleList(TemporalConvBlock(channels, kernel_size, reduction) for _ in range(num_layers))
 
 
@@ -179,6 +179,11 @@ class EncoderMixin:
     def input_features(self, data: Data) -> Tensor:
         r"""The encoder's input ``[N, T, C_f]`` from ``data.x`` ``[N, T, C]``."""
         return skeleton_features(data.x, self.feature_names, graph_centers(data, self.feature_names))
+
+    def encode(self, data: Data, adj: Tensor | None = None) -> Tensor:
+        r"""``G_E(embed(features(x)))``: the encoder's embeddings ``[N, T, D]`` of the unmasked
+        input (for downstream use); ``adj``: the dense reference path, as in :meth:`run_encoder`."""
+        return self.run_encoder(self.embed(self.input_features(data)), data.edge_index, getattr(data, "hop", None), adj)
 
     def run_encoder(self, h: Tensor, edge_index: Tensor, hop: Tensor | None = None,
                     adj: Tensor | None = None) -> Tensor:

@@ -260,11 +260,6 @@ class SkeletonMAE(EncoderMixin, Module):
         return {"loss": loss, "joint_loss": joint_loss, "edge_loss": edge_loss, "contrastive_loss": contrastive_loss,
                 "x_hat": x_hat}
 
-    def encode(self, data: Data, adj: Tensor | None = None) -> Tensor:
-        r"""Encoder embeddings ``[N, T, D]`` of the unmasked input (for downstream use); ``adj``:
-        the dense reference path, as in :meth:`forward`."""
-        return self.run_encoder(self.embed(self.input_features(data)), data.edge_index, getattr(data, "hop", None), adj)
-
     def __repr__(self) -> str:
         return (f"{type(self).__name__}({self.in_channels}, {self.hidden_channels}, conv={self.conv!r}, "
                 f"enc_layers={len(self.encoder)}, dec_layers={len(self.decoder)}, edge_weight={self.edge_weight}, "

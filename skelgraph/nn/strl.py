@@ -191,8 +191,7 @@ class _PooledEncoderMixin(EncoderMixin):
         r"""Pooled features of the bare encoder, ``G_E(embed(features(x)))`` averaged over
         frames, joints and persons: ``[B, D]`` (what the linear probe and k-NN of a pre-trained
         encoder use). ``adj``: a float ``[V, V]`` adjacency for the convs' dense reference path."""
-        h = self.run_encoder(self.embed(self.input_features(data)), data.edge_index, getattr(data, "hop", None), adj)
-        return global_pool(h, _batch_vector(data), getattr(data, "num_graphs", 1))
+        return global_pool(self.encode(data, adj), _batch_vector(data), getattr(data, "num_graphs", 1))
 
 
 class STRLClassifier(_PooledEncoderMixin, Module):

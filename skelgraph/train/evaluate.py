@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ from torch import Tensor
 from torch.nn import Module
 from torch_geometric.loader import DataLoader
 
-from skelgraph.data.files import atomic_savefig, atomic_write_text, check_output, write_failure
+from skelgraph.data.files import atomic_savefig, atomic_write_text, check_output, make_folder
 from skelgraph.progress import progress_bar
 
 
@@ -133,20 +134,26 @@ def knn_scores(train_features: Tensor, train_labels: Tensor, test_features: Tens
 
 
 @torch.no_grad()
+def collect(extract: Callable[[Any], Tensor], loader: DataLoader, device: torch.device, desc: str = "evaluate",
+            progress: bool | None = False) -> tuple[Tensor, Tensor]:
+    r"""``(outputs [Q, F], labels [Q])`` of every sample of ``loader``, ``extract(batch)`` giving
+    the outputs of one batch (moved to ``device``); outputs come back as float32 on the CPU."""
+    outputs, labels = [], []
+    for batch in progress_bar(loader, desc=desc, unit="batch", enabled=progress):
+        batch = batch.to(device)
+        outputs.append(extract(batch).float().cpu())
+        labels.append(batch.y.view(-1).cpu())
+    if not outputs:
+        return torch.zeros(0, 0), torch.zeros(0, dtype=torch.long)
+    return torch.cat(outputs), torch.cat(labels)
+
+
 def predict(model: Module, loader: DataLoader, device: torch.device, features: bool = False,
             desc: str = "evaluate", progress: bool | None = False) -> tuple[Tensor, Tensor]:
     r"""``(outputs, labels)`` of every sample of ``loader``: logits ``[Q, K]``, or pooled
     features ``[Q, D]`` with ``features=True``; the model is put in eval mode."""
     model.eval()
-    outputs, labels = [], []
-    for batch in progress_bar(loader, desc=desc, unit="batch", enabled=progress):
-        batch = batch.to(device)
-        out = model.features(batch) if features else model(batch)
-        outputs.append(out.float().cpu())
-        labels.append(batch.y.view(-1).cpu())
-    if not outputs:
-        return torch.zeros(0, 0), torch.zeros(0, dtype=torch.long)
-    return torch.cat(outputs), torch.cat(labels)
+    return collect(model.features if features else model, loader, device, desc, progress)
 
 
 def plot_confusion(confusion: list[list[int]] | Tensor, class_names: list[str], path: Path,
@@ -291,10 +298,7 @@ def evaluate(run_dir: str | Path, data_path: str | Path, split: str | None = Non
     keep = labels >= 0
     metrics = {**info, "split": test_split,
                **classification_metrics(scores[keep], labels[keep], num_classes, test_set.class_names)}
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise write_failure(out_dir, err) from None
+    make_folder(out_dir)
     atomic_write_text(out_dir / "metrics.json", json.dumps(metrics, indent=2) + "\n")
     metrics["metrics_path"] = str(out_dir / "metrics.json")
     try:

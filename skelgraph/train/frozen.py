@@ -41,12 +41,11 @@ import torch
 from torch import Tensor
 from torch_geometric.loader import DataLoader
 
-from skelgraph.data.files import atomic_write_text, write_failure
+from skelgraph.data.files import atomic_write_text, make_folder
 from skelgraph.nn.encoder import graph_centers
 from skelgraph.nn.features import skeleton_features
 from skelgraph.nn.pool import segment_pool
-from skelgraph.progress import progress_bar
-from skelgraph.train.evaluate import EvaluationError, classification_metrics, knn_scores
+from skelgraph.train.evaluate import EvaluationError, classification_metrics, collect, knn_scores
 
 PROTOCOLS = ("linear", "1nn", "knn")
 SOURCES = ("pretrained", "random", "raw")
@@ -68,29 +67,14 @@ def raw_input_features(data: Any, features: Sequence[str]) -> Tensor:
 
 
 def encoder_features(model: Any, data: Any, segments: int = 1, keep_joints: bool = False) -> Tensor:
-    r"""The frozen encoder's output ``G_E(embed(features(x)))`` ``[N, T, D]`` of ``model`` (any
-    model built on :class:`~skelgraph.nn.encoder.EncoderMixin`) pooled by
+    r"""The frozen encoder's output ``[N, T, D]`` of ``model`` (any model built on
+    :class:`~skelgraph.nn.encoder.EncoderMixin`: its :meth:`encode`) pooled by
     :func:`~skelgraph.nn.pool.segment_pool`: ``[B, S * D]`` (``[B, V * M * S * D]`` with
     ``keep_joints``)."""
-    h = model.run_encoder(model.embed(model.input_features(data)), data.edge_index, getattr(data, "hop", None))
+    h = model.encode(data)
     batch = getattr(data, "batch", None)
     return segment_pool(h, batch, getattr(data, "num_graphs", 1), segments=min(segments, h.size(1)),
                         keep_nodes=keep_joints)
-
-
-@torch.no_grad()
-def collect(extract: Any, loader: DataLoader, device: torch.device, desc: str,
-            progress: bool | None = False) -> tuple[Tensor, Tensor]:
-    r"""``(features [Q, F], labels [Q])`` of every sample of ``loader``, ``extract(batch)`` giving
-    the features of one batch."""
-    outputs, labels = [], []
-    for batch in progress_bar(loader, desc=desc, unit="batch", enabled=progress):
-        batch = batch.to(device)
-        outputs.append(extract(batch).float().cpu())
-        labels.append(batch.y.view(-1).cpu())
-    if not outputs:
-        return torch.zeros(0, 0), torch.zeros(0, dtype=torch.long)
-    return torch.cat(outputs), torch.cat(labels)
 
 
 # ----------------------------------------------------------------------------- the linear probe
@@ -237,7 +221,7 @@ def frozen_evaluate(data_path: str | Path, *, pretrained: str | Path | None = No
         arch = check_compatible(state, in_channels=in_channels, features=features)
     else:
         arch = {"in_channels": in_channels, "features": tuple(features or ("position",))}
-    feature_names = list(arch.get("features", ("position",)))
+    feature_names = list(arch["features"])
     extractors: dict[str, Any] = {}
     if "pretrained" in sources:
         model = LinearProbe.from_pretrained(state, num_classes, layout=test_set.layout.to_json(),
@@ -287,11 +271,7 @@ def frozen_evaluate(data_path: str | Path, *, pretrained: str | Path | None = No
         "dims": dims, "results": results,
     }
     if out is not None:
-        out_dir = Path(out)
-        try:
-            out_dir.mkdir(parents=True, exist_ok=True)
-        except OSError as err:
-            raise write_failure(out_dir, err) from None
+        out_dir = make_folder(out)
         atomic_write_text(out_dir / "frozen_metrics.json", json.dumps(summary, indent=2) + "\n")
         summary["metrics_path"] = str(out_dir / "frozen_metrics.json")
     return summary
