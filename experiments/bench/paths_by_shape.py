@@ -5,8 +5,8 @@ the two sides alternating on the same fresh batch each round (``skelgraph.bench.
     python experiments/bench/paths_by_shape.py --convs gin,gcn --shapes 32x20x64,16x25x300,128x25x64 --pairs 7
 
 A shape is ``batch x V x T`` (M = 2 persons, D = 64). Prints, per shape, conv, model (``mae``,
-``strl``) and mode (``--modes``, default both), the median over rounds of ``dense CPU seconds / fused CPU seconds`` with its
-bootstrap 95 % interval (> 1: the fused path is faster). One thread.
+``strl``) and mode (``--modes``, default both), the median over rounds of ``dense CPU seconds /
+fused CPU seconds`` with its bootstrap 95 % interval (> 1: the fused path is faster). One thread.
 """
 from __future__ import annotations
 
