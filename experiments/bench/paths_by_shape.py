@@ -5,8 +5,8 @@ the two sides alternating on the same fresh batch each round (``skelgraph.bench.
     python experiments/bench/paths_by_shape.py --convs gin,gcn --shapes 32x20x64,16x25x300,128x25x64 --pairs 7
 
 A shape is ``batch x V x T`` (M = 2 persons, D = 64). Prints, per shape, conv, model (``mae``,
-``strl``) and mode, the median over rounds of ``dense CPU seconds / fused CPU seconds`` with its
-bootstrap 95 % interval (> 1: the fused path is faster). One thread.
+``strl``) and mode (``--modes``, default both), the median over rounds of ``dense CPU seconds /
+fused CPU seconds`` with its bootstrap 95 % interval (> 1: the fused path is faster). One thread.
 """
 from __future__ import annotations
 
@@ -29,13 +29,14 @@ def main() -> None:
     parser.add_argument("--convs", default="gin,gcn")
     parser.add_argument("--shapes", default="8x25x32,8x17x32", help="batch x V x T, comma-separated")
     parser.add_argument("--models", default="mae,strl")
+    parser.add_argument("--modes", default="fwd,fwd+bwd")
     parser.add_argument("--pairs", type=int, default=9)
     parser.add_argument("--warmup", type=int, default=2)
     args = parser.parse_args()
     keep_freed_memory()  # as the CLI does
     torch.set_num_threads(1)
     shapes = [tuple(map(int, s.split("x"))) for s in args.shapes.split(",")]
-    grid = itertools.product(shapes, args.convs.split(","), args.models.split(","), ["fwd", "fwd+bwd"])
+    grid = itertools.product(shapes, args.convs.split(","), args.models.split(","), args.modes.split(","))
     for (b, v, t), conv, model_name, mode in grid:
         config = BenchConfig(batch=b, joints=v, frames=t, convs=(conv,))
         batches = make_batches(config, args.pairs + args.warmup)

@@ -83,17 +83,71 @@ def temporal_conv_last(x: Tensor, conv: Conv1d) -> Tensor:
     r"""``conv`` (stride 1, "same" padding ``dilation * (kernel - 1) / 2``, zeros) along the
     frames of ``x`` ``[N, T, C_in]`` -> ``[N, T, C_out]``.
 
-    ``out[n, t] = b + sum_j W[:, :, j] x_pad[n, t + j*d]``: the ``k`` shifted views of the
-    zero-padded input side by side make ``[N, T, k*C_in]``, and ``W`` laid out as
+    ``out[n, t] = b + sum_j W[:, :, j] x_pad[n, t + j*d]``: the ``k`` shifted copies of the
+    zero-padded input side by side (:func:`frame_shifts`) make ``[N, T, k*C_in]``, and ``W`` laid out as
     ``[C_out, k*C_in]`` in the same (shift, channel) order turns the sum into one product."""
     (k,), (d,), (p,) = conv.kernel_size, conv.dilation, conv.padding
     if conv.stride != (1,) or conv.groups != 1 or 2 * p != d * (k - 1) or conv.padding_mode != "zeros":
         raise ValueError(f"temporal_conv_last handles stride-1 'same' convolutions only, got {conv}")
-    t = x.size(1)
-    padded = F.pad(x, (0, 0, p, p))  # [N, T + 2p, C_in]
-    columns = torch.cat([padded[:, j * d:j * d + t] for j in range(k)], dim=-1)  # [N, T, k*C_in]
+    columns = frame_shifts(x, k, d)  # [N, T, k*C_in]
     weight = conv.weight.permute(0, 2, 1).reshape(conv.out_channels, -1)  # [C_out, k*C_in], (j, c) order
     return F.linear(columns, weight, conv.bias)
+
+
+def _shift_ranges(t: int, k: int, d: int) -> list[tuple[int, int, int]]:
+    r"""Per shift ``j``: ``(s, lo, hi)`` with ``columns[:, lo:hi, j] = x[:, lo + s:hi + s]``
+    (``s = j*d - p``), zero outside ``[lo, hi)``."""
+    p = d * (k - 1) // 2
+    ranges = []
+    for j in range(k):
+        s = j * d - p
+        lo, hi = max(0, -s), max(max(0, -s), min(t, t - s))
+        ranges.append((s, lo, hi))
+    return ranges
+
+
+class _FrameShifts(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x: Tensor, k: int, d: int) -> Tensor:  # type: ignore[override]
+        n, t, c = x.shape
+        out = x.new_empty(n, t, k, c)
+        for j, (s, lo, hi) in enumerate(_shift_ranges(t, k, d)):
+            out[:, lo:hi, j] = x[:, lo + s:hi + s]
+            out[:, :lo, j] = 0
+            out[:, hi:, j] = 0
+        ctx.k, ctx.d = k, d
+        return out.view(n, t, k * c)
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):  # type: ignore[override]
+        n, t, kc = grad.shape
+        k, d = ctx.k, ctx.d
+        g = grad.view(n, t, k, kc // k)
+        centre = (k - 1) // 2  # shift 0: it covers every frame, so it starts the sum (no zero fill)
+        grad_x = g[:, :, centre].clone(memory_format=torch.contiguous_format)
+        for j, (s, lo, hi) in enumerate(_shift_ranges(t, k, d)):
+            if j != centre:
+                grad_x[:, lo + s:hi + s] += g[:, lo:hi, j]
+        return grad_x, None, None
+
+
+def frame_shifts(x: Tensor, kernel_size: int, dilation: int = 1) -> Tensor:
+    r"""The ``kernel_size`` copies of ``x`` ``[N, T, C]`` shifted by ``j * dilation - p`` frames
+    (``p = dilation * (kernel_size - 1) / 2``, zeros where a shift leaves the sequence), side by
+    side: ``[N, T, kernel_size * C]``, ``out[n, t, j*C + c] = x_pad[n, t + j*dilation, c]``.
+
+    The same as ``torch.cat`` of the shifted slices of ``F.pad(x)``, written into one output
+    (no padded copy), with a backward that sums the shifted gradient slices into one buffer
+    (autograd's backward of pad, slices and cat allocates a zero-filled padded gradient per
+    shift). ``kernel_size`` must be odd.
+
+    Example:
+        >>> frame_shifts(torch.arange(3.).view(1, 3, 1), 3).view(3, 3).tolist()
+        [[0.0, 0.0, 1.0], [0.0, 1.0, 2.0], [1.0, 2.0, 0.0]]
+    """
+    if kernel_size % 2 != 1:
+        raise ValueError(f"frame_shifts needs an odd kernel_size, got {kernel_size}")
+    return _FrameShifts.apply(x, kernel_size, dilation)
 
 
 def max_pool_time_last(x: Tensor, pool: MaxPool1d) -> Tensor:

@@ -4,8 +4,10 @@ import pytest
 import torch
 from torch.nn import BatchNorm1d, Conv1d, MaxPool1d
 
-from skelgraph.nn.temporal import (batch_norm_last, can_fuse_batch_norms, linear_1x1, max_pool_time_last,
-                                   temporal_conv_last)
+import torch.nn.functional as F
+
+from skelgraph.nn.temporal import (batch_norm_last, can_fuse_batch_norms, frame_shifts, linear_1x1,
+                                   max_pool_time_last, temporal_conv_last)
 
 N, T = 5, 9
 
@@ -29,6 +31,29 @@ def test_temporal_conv_matches_conv1d_with_gradients(dilation):
     grad_w_ref = torch.autograd.grad(theirs.square().sum(), (x2, conv.weight))
     for a, b in zip(grad_w, grad_w_ref):
         torch.testing.assert_close(a, b)
+
+
+@pytest.mark.parametrize("frames,kernel,dilation", [(9, 5, 1), (9, 5, 2), (9, 3, 3), (2, 5, 2), (1, 3, 1)])
+def test_frame_shifts_are_the_padded_slices_side_by_side_with_gradients(frames, kernel, dilation):
+    # the construction frame_shifts replaced: pad, k slices, cat (autograd's own backward)
+    x1 = torch.randn(3, frames, 4, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    x1.requires_grad_()
+    x2 = x1.detach().clone().requires_grad_()
+    p = dilation * (kernel - 1) // 2
+    padded = F.pad(x2, (0, 0, p, p))
+    expected = torch.cat([padded[:, j * dilation:j * dilation + frames] for j in range(kernel)], dim=-1)
+    ours = frame_shifts(x1, kernel, dilation)
+    assert torch.equal(ours, expected)
+    weight = torch.randn(ours.shape, generator=torch.Generator().manual_seed(2), dtype=torch.float64)
+    grad, = torch.autograd.grad((ours * weight).sum(), x1)
+    grad_ref, = torch.autograd.grad((expected * weight).sum(), x2)
+    torch.testing.assert_close(grad, grad_ref, rtol=1e-15, atol=1e-15)
+    assert torch.autograd.gradcheck(lambda x: frame_shifts(x, kernel, dilation), (x1,))
+
+
+def test_frame_shifts_reject_even_kernels():
+    with pytest.raises(ValueError, match="odd"):
+        frame_shifts(_x(2), 4)
 
 
 def test_temporal_conv_rejects_strided_conv():
