@@ -22,9 +22,12 @@ from skelgraph.nn.conv import make_conv
 from skelgraph.nn.encoder import EncoderMixin, graph_centers
 from skelgraph.nn.features import check_features, frame_present, skeleton_features
 from skelgraph.nn.losses import RECONSTRUCTION_LOSSES, edge_reconstruction_loss, info_nce_loss, reconstruction_loss
+from skelgraph.nn.strl import TEMPORAL_MODES, STRLTrunkMixin
+
+SCOPES = ("encoder", "strl")  # what pre-training trains: G_E alone (the paper's), or the STRL trunk around it
 
 
-class SkeletonMAE(EncoderMixin, Module):
+class SkeletonMAE(STRLTrunkMixin, EncoderMixin, Module):
     r"""Masked graph autoencoder that rebuilds hidden joints (and, optionally, their bones).
 
     Pipeline of :meth:`forward` (shapes for ``x`` ``[N, T, C]``):
@@ -72,6 +75,14 @@ class SkeletonMAE(EncoderMixin, Module):
 
     ``loss = joint_loss + edge_weight * edge_loss + contrastive_weight * contrastive_loss``.
 
+    ``scope="strl"`` (beyond the paper) pre-trains the whole STRL network of fine-tuning
+    without its head (:class:`~skelgraph.nn.strl.STRLTrunkMixin`: position embedding, STRL layers
+    around ``G_E``, multi-scale temporal convolutions) in place of step 3: the masked embedding
+    runs through the trunk, and the decoder rebuilds the hidden joints from the trunk's output.
+    The paper's fine-tuning starts its temporal network from random weights, so pre-training
+    can only give it static pose; with ``"strl"``, fine-tuning and frozen features start from a
+    pre-trained temporal network (:meth:`represent` is then the trunk's output).
+
     Args:
         in_channels (int): ``C`` (2 for 2D keypoints, 3 for 3D).
         hidden_channels (int): ``D``. (default: ``64``)
@@ -97,6 +108,13 @@ class SkeletonMAE(EncoderMixin, Module):
         contrastive_weight (float): Weight of the contrastive loss; ``0`` turns it off (and
             builds no projector). (default: ``0.0``)
         temperature (float): Temperature of the contrastive loss. (default: ``0.1``)
+        scope (str): ``"encoder"`` (``G_E`` alone, the paper's) or ``"strl"`` (the STRL trunk
+            around it). (default: ``"encoder"``)
+        strl_layers (int): ``M`` of the trunk (``scope="strl"``). (default: ``3``)
+        max_frames (int): Rows of the trunk's position embedding (``scope="strl"``; ``T`` must not
+            exceed it). (default: ``64``)
+        temporal (str): Where the trunk's multi-scale temporal convolutions sit, ``"per-layer"`` or
+            ``"head"`` (``scope="strl"``). (default: ``"per-layer"``)
         **conv_kwargs: Passed to every conv (e.g. ``heads`` for GAT).
 
     Shapes:
@@ -114,8 +132,13 @@ class SkeletonMAE(EncoderMixin, Module):
                  fused: bool = True, features: Sequence[str] = ("position",),
                  targets: Sequence[str] = ("position",), loss: str = "sce", temporal_kernel: int = 0,
                  contrastive_weight: float = 0.0, temperature: float = 0.1, temporal_block: str = "depthwise",
+                 scope: str = "encoder", strl_layers: int = 3, max_frames: int = 64, temporal: str = "per-layer",
                  **conv_kwargs: Any) -> None:
         super().__init__()
+        if scope not in SCOPES:
+            raise ValueError(f"scope must be one of {', '.join(SCOPES)}, got {scope!r}")
+        if temporal not in TEMPORAL_MODES:
+            raise ValueError(f"temporal must be 'head' or 'per-layer', got {temporal!r}")
         if dec_layers < 1:
             raise ValueError(f"need at least one decoder layer, got {dec_layers}")
         if edge_weight < 0 or contrastive_weight < 0:
@@ -137,6 +160,9 @@ class SkeletonMAE(EncoderMixin, Module):
         self.edge_mlp = Sequential(Linear(d, d), PReLU(), Linear(d, 1)) if edge_weight > 0 else None
         self.contrastive_weight, self.temperature = contrastive_weight, temperature
         self.projector = Sequential(Linear(d, d), PReLU(), Linear(d, d)) if contrastive_weight > 0 else None
+        self.scope = scope
+        if scope == "strl":
+            self._build_trunk(strl_layers, max_frames, temporal)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -145,6 +171,15 @@ class SkeletonMAE(EncoderMixin, Module):
             if module is not None:
                 reset(module)
         torch.nn.init.normal_(self.mask_token, std=0.02)
+        if self.scope == "strl":  # after the rest, so the encoder scope draws the same weights as before
+            for module in self.trunk_modules():
+                reset(module)
+            self._reset_trunk_tail()
+
+    def represent(self, data: Data, adj: Tensor | None = None) -> Tensor:
+        r"""The representation pre-training shapes, of the unmasked input, ``[N, T, D]``: ``G_E``'s
+        output (:meth:`encode`; ``scope="encoder"``) or the STRL trunk's (:meth:`encode_strl`)."""
+        return self.encode(data, adj) if self.scope == "encoder" else self.encode_strl(data, adj)
 
     # -- the stages, exposed so they can be tested and reused ---------------------------------
 
@@ -239,7 +274,8 @@ class SkeletonMAE(EncoderMixin, Module):
         hop = getattr(data, "hop", None)
         centers = graph_centers(data, self.feature_names + self.target_names)
         inputs = skeleton_features(x, self.feature_names, centers)
-        h = self.run_encoder(self.embed_masked(inputs, keep_mask), data.edge_index, hop, adj)
+        h = self.embed_masked(inputs, keep_mask)
+        h = self.run_encoder(h, data.edge_index, hop, adj) if self.scope == "encoder" else self.run_trunk(h, data, adj)
         h_dec, x_hat = self.run_decoder(self.remask(h, keep_mask), data.edge_index, hop, adj)
         present = frame_present(x, centers) if centers is not None else (x != 0).any(dim=-1)
         hidden = ~keep_mask.view(keep_mask.size(0), -1).expand(x.shape[:2])
@@ -253,7 +289,7 @@ class SkeletonMAE(EncoderMixin, Module):
         if self.projector is not None and (other_view is not None or self.training):
             if other_view is None:
                 raise ValueError("contrastive_weight > 0: forward needs other_view (the batch augmented otherwise)")
-            h_other = self.encode(other_view, adj)
+            h_other = self.represent(other_view, adj)
             contrastive_loss = info_nce_loss(self.projector(self.pooled(h, data)),
                                              self.projector(self.pooled(h_other, other_view)), self.temperature)
         loss = joint_loss + self.edge_weight * edge_loss + self.contrastive_weight * contrastive_loss
@@ -264,7 +300,8 @@ class SkeletonMAE(EncoderMixin, Module):
         return (f"{type(self).__name__}({self.in_channels}, {self.hidden_channels}, conv={self.conv!r}, "
                 f"enc_layers={len(self.encoder)}, dec_layers={len(self.decoder)}, edge_weight={self.edge_weight}, "
                 f"features={list(self.feature_names)}, targets={list(self.target_names)}, loss={self.loss!r}, "
-                f"temporal_kernel={self.temporal_kernel}, contrastive_weight={self.contrastive_weight})")
+                f"temporal_kernel={self.temporal_kernel}, contrastive_weight={self.contrastive_weight}, "
+                f"scope={self.scope!r})")
 
 
 def hidden_end_negatives(anchors: Tensor, bones: Tensor, batch: Tensor | None, num_nodes: int,

@@ -184,6 +184,98 @@ class MultiScaleTemporalConv(Module):
 
 # ----------------------------------------------------------------------------- models
 
+#: The STRL network's parameters around ``G_E`` (:class:`STRLTrunkMixin`): what a pre-training run
+#: with ``scope = "strl"`` trains besides the encoder, and what fine-tuning then loads with it.
+TRUNK_PREFIXES = ("pos_embed", "strl.", "strl_norm.", "strl_act.", "layer_temporal.", "temporal.")
+TEMPORAL_MODES = ("head", "per-layer")
+
+
+class STRLTrunkMixin:
+    r"""The STRL network without its classifier (the trunk): temporal position embedding, ``M``
+    STRL layers around the shared encoder ``G_E`` and the multi-scale temporal convolutions
+    (steps 1-3 of :class:`STRLClassifier`). Built under the same parameter names
+    (:data:`TRUNK_PREFIXES`) in :class:`STRLClassifier`, :class:`LinearProbe` and
+    :class:`~skelgraph.nn.mae.SkeletonMAE` (``scope="strl"``), so a pre-trained trunk maps onto a
+    classifier key for key, as ``G_E`` does. Needs :class:`~skelgraph.nn.encoder.EncoderMixin`'s
+    encoder built first."""
+
+    pos_embed: Parameter
+    strl: ModuleList
+
+    def _build_trunk(self, strl_layers: int, max_frames: int, temporal: str) -> None:
+        if temporal not in TEMPORAL_MODES:
+            raise ValueError(f"temporal must be 'head' or 'per-layer', got {temporal!r}")
+        if strl_layers < 1:
+            raise ValueError(f"need at least one STRL layer, got {strl_layers}")
+        d = self.hidden_channels
+        self.max_frames, self.temporal_mode = max_frames, temporal
+        self.pos_embed = Parameter(torch.empty(max_frames, d))
+        self.strl = ModuleList(Linear(2 * d, d) for _ in range(strl_layers))
+        self.strl_norm = ModuleList(LayerNorm(d) for _ in range(strl_layers))
+        self.strl_act = ModuleList(PReLU() for _ in range(strl_layers))
+        per_layer = temporal == "per-layer"
+        self.layer_temporal = ModuleList(MultiScaleTemporalConv(d) for _ in range(strl_layers if per_layer else 0))
+        self.temporal = Identity() if per_layer else MultiScaleTemporalConv(d)
+
+    def trunk_modules(self) -> list[Module]:
+        return [self.strl, self.strl_norm, self.strl_act, self.layer_temporal, self.temporal]
+
+    def _reset_trunk_tail(self) -> None:
+        torch.nn.init.normal_(self.pos_embed, std=0.02)
+        for norm in self.strl_norm:  # each STRL layer starts as the identity (zero-init residual branch)
+            torch.nn.init.zeros_(norm.weight)
+
+    def trunk_settings(self) -> dict[str, Any]:
+        r"""What the trunk's shapes depend on: ``strl_layers``, ``temporal``, ``max_frames``."""
+        return {"strl_layers": len(self.strl), "temporal": self.temporal_mode, "max_frames": self.max_frames}
+
+    def strl_layer(self, i: int, h: Tensor, data: Data, group: Tensor, adj: Tensor | None = None) -> Tensor:
+        r"""STRL layer ``i``: ``[N, T, D] -> [N, T, D]`` (see step 2 of :class:`STRLClassifier`).
+
+        ``Linear_{2D->D}([H, Repeat(S)])`` is computed as ``H W_h^T + b + Repeat(S W_s^T)`` with
+        ``[W_h, W_s]`` the halves of the layer's weight: the same linear map, but the ``S`` half
+        runs on the ``G`` pooled rows instead of all ``N`` nodes, and the ``[N, T, 2D]``
+        concatenation is never built."""
+        g = self.run_encoder(h, data.edge_index, getattr(data, "hop", None), adj)
+        size = contiguous_group_size(group)
+        lin = self.strl[i]
+        w_h, w_s = lin.weight.split(h.size(-1), dim=1)
+        z = add_repeated(F.linear(h, w_h, lin.bias), F.linear(sum_pool(g, group, size), w_s), group, size)
+        # the norm in the residual stream's precision: CPU autocast leaves layer_norm in bf16
+        # (CUDA's runs it in float32), and this norm scales every STRL update
+        return h + self.strl_act[i](self.strl_norm[i](z.to(h.dtype)))
+
+    def strl_layer_reference(self, i: int, h: Tensor, data: Data, group: Tensor, adj: Tensor | None = None) -> Tensor:
+        r"""STRL layer ``i`` computed literally as :class:`STRLClassifier`'s docs write it
+        (concatenation, then the ``2D -> D`` linear layer); what tests compare :meth:`strl_layer` with."""
+        sm = sum_pool_repeat(self.run_encoder(h, data.edge_index, getattr(data, "hop", None), adj), group)
+        return h + self.strl_act[i](self.strl_norm[i](self.strl[i](torch.cat([h, sm], dim=-1))))
+
+    def run_trunk(self, h: Tensor, data: Data, adj: Tensor | None = None) -> Tensor:
+        r"""Steps 1-3 of :class:`STRLClassifier` from the joint embedding ``h`` ``[N, T, D]`` (the
+        embedded input features; in pre-training with hidden entries already [MASK] tokens): the
+        position embedding is added, then the STRL layers and temporal convolutions run ->
+        ``[N, T, D]``. ``adj``: a float ``[V, V]`` adjacency for the convs' dense reference path."""
+        if h.size(1) > self.max_frames:
+            raise ValueError(f"{h.size(1)} frames, but the position embedding holds {self.max_frames} "
+                             "(max_frames)")
+        batch = _batch_vector(data)
+        person = getattr(data, "person", None)
+        group = batch if person is None else person_group(person, batch)
+        # in the input's precision (float32 under autocast): the residual stream stays float32
+        h = h + self.pos_embed[:h.size(1)].to(data.x.dtype)
+        for i in range(len(self.strl)):
+            h = self.strl_layer(i, h, data, group, adj)
+            if self.layer_temporal:
+                h = self.layer_temporal[i](h)
+        return self.temporal(h)
+
+    def encode_strl(self, data: Data, adj: Tensor | None = None) -> Tensor:
+        r"""The trunk's output ``[N, T, D]`` of the unmasked input (the features the classifier's
+        head pools, before pooling)."""
+        return self.run_trunk(self.embed(self.input_features(data)), data, adj)
+
+
 class _PooledEncoderMixin(EncoderMixin):
     r""":class:`~skelgraph.nn.encoder.EncoderMixin` plus the pooled features of the bare encoder."""
 
@@ -194,7 +286,7 @@ class _PooledEncoderMixin(EncoderMixin):
         return global_pool(self.encode(data, adj), _batch_vector(data), getattr(data, "num_graphs", 1))
 
 
-class STRLClassifier(_PooledEncoderMixin, Module):
+class STRLClassifier(STRLTrunkMixin, _PooledEncoderMixin, Module):
     r"""Pre-trained SkeletonMAE encoder + STRL + classifier (the paper's fine-tuning model).
 
     :meth:`forward` (shapes for ``x`` ``[N, T, C]``):
@@ -249,71 +341,28 @@ class STRLClassifier(_PooledEncoderMixin, Module):
                  temporal: str = "per-layer", features: Sequence[str] = ("position",), temporal_kernel: int = 0,
                  temporal_block: str = "depthwise", **conv_kwargs: Any) -> None:
         super().__init__()
-        if temporal not in ("head", "per-layer"):
+        if temporal not in TEMPORAL_MODES:
             raise ValueError(f"temporal must be 'head' or 'per-layer', got {temporal!r}")
         self._build_encoder(in_channels, hidden_channels, enc_layers, conv, features, temporal_kernel, temporal_block,
                             **conv_kwargs)
         d = hidden_channels
-        self.num_classes, self.max_frames, self.temporal_mode = num_classes, max_frames, temporal
-        self.pos_embed = Parameter(torch.empty(max_frames, d))
-        self.strl = ModuleList(Linear(2 * d, d) for _ in range(strl_layers))
-        self.strl_norm = ModuleList(LayerNorm(d) for _ in range(strl_layers))
-        self.strl_act = ModuleList(PReLU() for _ in range(strl_layers))
-        per_layer = temporal == "per-layer"
-        self.layer_temporal = ModuleList(MultiScaleTemporalConv(d) for _ in range(strl_layers if per_layer else 0))
-        self.temporal = Identity() if per_layer else MultiScaleTemporalConv(d)
+        self.num_classes = num_classes
+        self._build_trunk(strl_layers, max_frames, temporal)
         self.classifier = Sequential(Linear(d, d), ReLU(), Dropout(dropout), Linear(d, num_classes))
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        for module in (self.embed, self.encoder, self.encoder_act, self.encoder_temporal, self.strl, self.strl_norm,
-                       self.strl_act, self.layer_temporal, self.temporal, self.classifier):
+        for module in (self.embed, self.encoder, self.encoder_act, self.encoder_temporal, *self.trunk_modules(),
+                       self.classifier):
             if module is not None:
                 reset(module)
-        torch.nn.init.normal_(self.pos_embed, std=0.02)
-        for norm in self.strl_norm:  # each STRL layer starts as the identity (zero-init residual branch)
-            torch.nn.init.zeros_(norm.weight)
-
-    def strl_layer(self, i: int, h: Tensor, data: Data, group: Tensor, adj: Tensor | None = None) -> Tensor:
-        r"""STRL layer ``i``: ``[N, T, D] -> [N, T, D]`` (see step 2 of the class docs).
-
-        ``Linear_{2D->D}([H, Repeat(S)])`` is computed as ``H W_h^T + b + Repeat(S W_s^T)`` with
-        ``[W_h, W_s]`` the halves of the layer's weight: the same linear map, but the ``S`` half
-        runs on the ``G`` pooled rows instead of all ``N`` nodes, and the ``[N, T, 2D]``
-        concatenation is never built."""
-        g = self.run_encoder(h, data.edge_index, getattr(data, "hop", None), adj)
-        size = contiguous_group_size(group)
-        lin = self.strl[i]
-        w_h, w_s = lin.weight.split(h.size(-1), dim=1)
-        z = add_repeated(F.linear(h, w_h, lin.bias), F.linear(sum_pool(g, group, size), w_s), group, size)
-        # the norm in the residual stream's precision: CPU autocast leaves layer_norm in bf16
-        # (CUDA's runs it in float32), and this norm scales every STRL update
-        return h + self.strl_act[i](self.strl_norm[i](z.to(h.dtype)))
-
-    def strl_layer_reference(self, i: int, h: Tensor, data: Data, group: Tensor, adj: Tensor | None = None) -> Tensor:
-        r"""STRL layer ``i`` computed literally as the class docs write it (concatenation, then
-        the ``2D -> D`` linear layer); what tests compare :meth:`strl_layer` with."""
-        sm = sum_pool_repeat(self.run_encoder(h, data.edge_index, getattr(data, "hop", None), adj), group)
-        return h + self.strl_act[i](self.strl_norm[i](self.strl[i](torch.cat([h, sm], dim=-1))))
+        self._reset_trunk_tail()
 
     def features(self, data: Data, adj: Tensor | None = None) -> Tensor:
         r"""Pooled features ``[B, D]`` (input of the MLP head; used by k-NN). ``adj``: a float
         ``[V, V]`` adjacency (:func:`~skelgraph.nn.conv.dense_adjacency`) on which ``G_E``'s convs
         run their dense reference path (``dense_forward``) instead of ``data.edge_index``."""
-        x = data.x
-        if x.size(1) > self.max_frames:
-            raise ValueError(f"{x.size(1)} frames, but the position embedding holds {self.max_frames} "
-                             "(max_frames)")
-        batch = _batch_vector(data)
-        person = getattr(data, "person", None)
-        group = batch if person is None else person_group(person, batch)
-        h = self.embed(self.input_features(data)) + self.pos_embed[:x.size(1)].to(x.dtype)
-        for i in range(len(self.strl)):
-            h = self.strl_layer(i, h, data, group, adj)
-            if self.layer_temporal:
-                h = self.layer_temporal[i](h)
-        h = self.temporal(h)
-        return global_pool(h, batch, getattr(data, "num_graphs", 1))
+        return global_pool(self.encode_strl(data, adj), _batch_vector(data), getattr(data, "num_graphs", 1))
 
     def forward(self, data: Data, adj: Tensor | None = None) -> Tensor:
         return self.classifier(self.features(data, adj))  # [B, K]
@@ -324,20 +373,31 @@ class STRLClassifier(_PooledEncoderMixin, Module):
                         hidden_channels: int | None = None, enc_layers: int | None = None, conv: str | None = None,
                         features: Sequence[str] | None = None, temporal_kernel: int | None = None,
                         temporal_block: str | None = None, **kwargs: Any) -> tuple[STRLClassifier, LoadReport]:
-        r"""A classifier whose ``G_E`` comes from a SkeletonMAE pre-training checkpoint (a run
-        directory, a ``checkpoint.pt`` or its loaded dict).
+        r"""A classifier whose ``G_E`` (and, from a ``scope = "strl"`` run, the whole trunk:
+        :data:`TRUNK_PREFIXES`) comes from a SkeletonMAE pre-training checkpoint (a run directory,
+        a ``checkpoint.pt`` or its loaded dict).
 
         ``layout`` (the data's layout JSON or dict), ``in_channels``, ``hidden_channels``,
         ``enc_layers``, ``conv``, ``features`` and ``temporal_kernel``, when given, must match the
         checkpoint's, else
         :class:`PretrainedMismatchError`; those not given come from the checkpoint. ``kwargs``
-        set the rest (``strl_layers``, ``max_frames``, ``dropout``). Returns
-        ``(model, report)``; the report is also logged.
+        set the rest (``strl_layers``, ``max_frames``, ``dropout``, ``temporal``; with a
+        pre-trained trunk the first, second and last are the checkpoint's and a different value is
+        an error). Returns ``(model, report)``; the report is also logged.
         """
         state = read_checkpoint(checkpoint)
         arch = check_compatible(state, layout=layout, in_channels=in_channels, hidden_channels=hidden_channels,
                                 enc_layers=enc_layers, conv=conv, features=features, temporal_kernel=temporal_kernel,
                                 temporal_block=temporal_block)
+        trunk = checkpoint_trunk(state)
+        if trunk is not None:  # the checkpoint holds a pre-trained trunk: the model must have its shapes
+            for key, value in trunk.items():
+                if kwargs.get(key, value) != value:
+                    name = "num_frames" if key == "max_frames" else key
+                    raise PretrainedMismatchError(
+                        f"{state.get('path', 'checkpoint')} pre-trained the STRL network (scope = 'strl') with "
+                        f"{name}={value!r}, but {kwargs[key]!r} was asked for (set {name} to match)")
+            kwargs = {**kwargs, **trunk}
         model = cls(num_classes=num_classes, **arch, **kwargs)
         return model, load_encoder_weights(model, state)
 
@@ -347,13 +407,17 @@ class STRLClassifier(_PooledEncoderMixin, Module):
                 f"temporal={self.temporal_mode!r})")
 
 
-class LinearProbe(_PooledEncoderMixin, Module):
+class LinearProbe(STRLTrunkMixin, _PooledEncoderMixin, Module):
     r"""Linear classifier on the frozen encoder's pooled features (the linear evaluation
     protocol): ``Linear(D, K)(BatchNorm(encoder_features(data)))``. The encoder's parameters
     have ``requires_grad=False`` and it never leaves eval mode. The BatchNorm has no affine
     parameters (so the classifier stays linear in the features): it only standardises them,
     as MAE's linear probe does, because pooled encoder features are tiny and badly scaled for
     SGD (without it the probe stayed at chance on NW-UCLA while k-NN reached 41%).
+
+    With ``strl_layers > 0`` (what :meth:`from_pretrained` builds from a ``scope = "strl"``
+    pre-training run) the probe holds the frozen STRL trunk too and reads its output
+    (:meth:`encode`), the representation that run trained.
 
     Shapes:
         - input: as :class:`STRLClassifier`
@@ -362,10 +426,18 @@ class LinearProbe(_PooledEncoderMixin, Module):
 
     def __init__(self, in_channels: int, num_classes: int, hidden_channels: int = 64, enc_layers: int = 3,
                  conv: str = "gin", features: Sequence[str] = ("position",), temporal_kernel: int = 0,
-                 temporal_block: str = "depthwise", **conv_kwargs: Any) -> None:
+                 temporal_block: str = "depthwise", strl_layers: int = 0, max_frames: int = 64,
+                 temporal: str = "per-layer", **conv_kwargs: Any) -> None:
         super().__init__()
         self._build_encoder(in_channels, hidden_channels, enc_layers, conv, features, temporal_kernel, temporal_block,
                             **conv_kwargs)
+        self.has_trunk = strl_layers > 0
+        if self.has_trunk:
+            self._build_trunk(strl_layers, max_frames, temporal)
+            for module in self.trunk_modules():
+                reset(module)
+            self._reset_trunk_tail()
+            self.pos_embed.requires_grad_(False)
         self.num_classes = num_classes
         self.norm = BatchNorm1d(hidden_channels, affine=False, eps=1e-6)  # MAE's linear-probe norm
         self.classifier = Linear(hidden_channels, num_classes)
@@ -373,7 +445,13 @@ class LinearProbe(_PooledEncoderMixin, Module):
             module.requires_grad_(False)
 
     def encoder_modules(self) -> list[Module]:
-        return [m for m in (self.embed, self.encoder, self.encoder_act, self.encoder_temporal) if m is not None]
+        trunk = self.trunk_modules() if self.has_trunk else []
+        return [m for m in (self.embed, self.encoder, self.encoder_act, self.encoder_temporal, *trunk) if m is not None]
+
+    def encode(self, data: Data, adj: Tensor | None = None) -> Tensor:
+        r"""The frozen representation ``[N, T, D]``: the trunk's output when the probe has one,
+        else ``G_E``'s (:meth:`~skelgraph.nn.encoder.EncoderMixin.encode`)."""
+        return self.encode_strl(data, adj) if self.has_trunk else super().encode(data, adj)
 
     def train(self, mode: bool = True) -> LinearProbe:
         super().train(mode)
@@ -404,7 +482,7 @@ class LinearProbe(_PooledEncoderMixin, Module):
         arch = check_compatible(state, layout=layout, in_channels=in_channels, hidden_channels=hidden_channels,
                                 enc_layers=enc_layers, conv=conv, features=features, temporal_kernel=temporal_kernel,
                                 temporal_block=temporal_block)
-        model = cls(num_classes=num_classes, **arch)
+        model = cls(num_classes=num_classes, **arch, **(checkpoint_trunk(state) or {}))
         return model, load_encoder_weights(model, state)
 
 
@@ -497,14 +575,27 @@ def check_compatible(state: dict[str, Any], *, layout: str | dict | None = None,
     return arch
 
 
+def checkpoint_trunk(state: dict[str, Any]) -> dict[str, Any] | None:
+    r"""The STRL trunk a pre-training run with ``scope = "strl"`` trained, as the keyword
+    arguments that build it (``strl_layers``, ``temporal``, ``max_frames`` = the run's
+    ``num_frames``); ``None`` for a run that trained the encoder alone (the paper's, and every
+    checkpoint from before the option)."""
+    config = state.get("config", {}) or {}
+    if config.get("scope", "encoder") != "strl":
+        return None
+    return {"strl_layers": int(config.get("strl_layers", 3)), "temporal": config.get("temporal", "per-layer"),
+            "max_frames": int(config.get("num_frames", 64))}
+
+
 def load_encoder_weights(model: Module, state: dict[str, Any]) -> LoadReport:
-    r"""Copies ``G_E`` (``embed.*``, ``encoder.*``, ``encoder_act.*``) from a pre-training
-    state dict into ``model`` (same names). Returns and logs the :class:`LoadReport`; a tensor
-    of another shape raises :class:`PretrainedMismatchError`."""
+    r"""Copies ``G_E`` (``embed.*``, ``encoder.*``, ``encoder_act.*``, ``encoder_temporal.*``) and,
+    when the checkpoint has them (``scope = "strl"``), the trunk's tensors (:data:`TRUNK_PREFIXES`)
+    from a pre-training state dict into ``model`` (same names). Returns and logs the
+    :class:`LoadReport`; a tensor of another shape raises :class:`PretrainedMismatchError`."""
     source = state.get("path", "checkpoint")
     weights: dict[str, Tensor] = state["model"]
     own = model.state_dict()
-    candidates = {k: v for k, v in weights.items() if k.startswith(ENCODER_PREFIXES) and k in own}
+    candidates = {k: v for k, v in weights.items() if k.startswith(ENCODER_PREFIXES + TRUNK_PREFIXES) and k in own}
     for key, value in candidates.items():
         if value.shape != own[key].shape:
             raise PretrainedMismatchError(f"{source}: {key} has shape {list(value.shape)}, the model expects "

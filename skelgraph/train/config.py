@@ -66,6 +66,13 @@ class PretrainConfig:
     contrastive_weight: float = 0.0
     temperature: float = 0.1
     contrast_crop: float = 0.7
+    # what is pre-trained: "encoder" = G_E alone (the paper's); "strl" = the whole STRL network of fine-tuning
+    # but its head (position embedding, STRL layers around G_E, multi-scale temporal convs), so fine-tuning and
+    # frozen features start from a pre-trained temporal network; strl_layers and temporal as FinetuneConfig's
+    # (a fine-tuning run from such a checkpoint must use the same two and num_frames)
+    scope: Literal["encoder", "strl"] = "encoder"
+    strl_layers: int = 3
+    temporal: Literal["head", "per-layer"] = "per-layer"
     # masking
     mask: Literal["body-part", "random-joint"] = "body-part"
     num_parts: int = 2  # body parts hidden per person (body-part masking)

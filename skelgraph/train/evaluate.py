@@ -213,7 +213,7 @@ def evaluate(run_dir: str | Path, data_path: str | Path, split: str | None = Non
     run's test split. Frames and persons follow the run's (or pre-training run's) config.
     """
     from skelgraph.data.dataset import SkeletonDataset
-    from skelgraph.nn.strl import LinearProbe, check_compatible
+    from skelgraph.nn.strl import LinearProbe, check_compatible, checkpoint_trunk
     from skelgraph.train.checkpoints import CHECKPOINT, load_pretraining
     from skelgraph.train.common import resolve_device
     from skelgraph.train.compat import check_data
@@ -264,7 +264,8 @@ def evaluate(run_dir: str | Path, data_path: str | Path, split: str | None = Non
             model, _ = LinearProbe.from_pretrained(state, num_classes, layout=test_set.layout.to_json(),
                                                    in_channels=in_channels)
         if random_encoder:  # the baseline: the same architecture (the pre-training run's, if given), random weights
-            arch = {} if state is None else check_compatible(state, in_channels=in_channels)
+            arch = {} if state is None else check_compatible(state, in_channels=in_channels) | (
+                checkpoint_trunk(state) or {})
             torch.manual_seed(seed)
             model = LinearProbe(**(arch | {"in_channels": in_channels}), num_classes=num_classes)
     elif model.num_classes != num_classes and knn is None:

@@ -3,8 +3,9 @@ r"""Frozen-feature evaluation, measured honestly: every protocol on three source
 A number for pre-trained features means something only beside two baselines measured the same
 way (the project's rule, and what reviewers ask for):
 
-- ``pretrained``: the pre-training run's encoder ``G_E``, frozen;
-- ``random``: an encoder of the same architecture with random weights (seeded);
+- ``pretrained``: the pre-training run's encoder ``G_E``, frozen (from a ``scope = "strl"`` run:
+  the STRL trunk around it, whose output is then the feature);
+- ``random``: an encoder (and trunk) of the same architecture with random weights (seeded);
 - ``raw``: the input itself: the same preprocessed channels the encoder reads (positions,
   motion, ... as the run's ``features``), at the same frames, flattened.
 
@@ -68,7 +69,8 @@ def raw_input_features(data: Any, features: Sequence[str]) -> Tensor:
 
 def encoder_features(model: Any, data: Any, segments: int = 1, keep_joints: bool = False) -> Tensor:
     r"""The frozen encoder's output ``[N, T, D]`` of ``model`` (any model built on
-    :class:`~skelgraph.nn.encoder.EncoderMixin`: its :meth:`encode`) pooled by
+    :class:`~skelgraph.nn.encoder.EncoderMixin`: its :meth:`encode`, which for a
+    :class:`~skelgraph.nn.strl.LinearProbe` with a pre-trained trunk is the trunk's) pooled by
     :func:`~skelgraph.nn.pool.segment_pool`: ``[B, S * D]`` (``[B, V * M * S * D]`` with
     ``keep_joints``)."""
     h = model.encode(data)
@@ -174,7 +176,7 @@ def frozen_evaluate(data_path: str | Path, *, pretrained: str | Path | None = No
         details for ``linear``.
     """
     from skelgraph.data.dataset import SkeletonDataset
-    from skelgraph.nn.strl import LinearProbe, check_compatible
+    from skelgraph.nn.strl import LinearProbe, check_compatible, checkpoint_trunk
     from skelgraph.train.checkpoints import load_pretraining
     from skelgraph.train.common import resolve_device
     from skelgraph.train.compat import check_data
@@ -229,7 +231,8 @@ def frozen_evaluate(data_path: str | Path, *, pretrained: str | Path | None = No
         extractors["pretrained"] = lambda b, m=model: encoder_features(m, b, segments, keep_joints)
     if "random" in sources:
         torch.manual_seed(seed)
-        model = LinearProbe(**arch, num_classes=num_classes).to(dev).eval()
+        trunk = checkpoint_trunk(state) if state is not None else None  # a pre-trained trunk: a random one too
+        model = LinearProbe(**arch, **(trunk or {}), num_classes=num_classes).to(dev).eval()
         extractors["random"] = lambda b, m=model: encoder_features(m, b, segments, keep_joints)
     if "raw" in sources:
         extractors["raw"] = lambda b: raw_input_features(b, feature_names)

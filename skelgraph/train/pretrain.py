@@ -52,7 +52,9 @@ def build_model(config: PretrainConfig, in_channels: int) -> SkeletonMAE:
                        edge_weight=config.edge_weight, beta=config.beta, features=config.features,
                        targets=config.targets, loss=config.loss, temporal_kernel=config.temporal_kernel,
                        temporal_block=config.temporal_block,
-                       contrastive_weight=config.contrastive_weight, temperature=config.temperature)
+                       contrastive_weight=config.contrastive_weight, temperature=config.temperature,
+                       scope=config.scope, strl_layers=config.strl_layers, max_frames=config.num_frames,
+                       temporal=config.temporal)
 
 
 def build_mask(config: PretrainConfig, generator: torch.Generator) -> BaseTransform:

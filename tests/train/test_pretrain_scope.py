@@ -1,0 +1,73 @@
+"""Pre-training the whole STRL network (scope = "strl"): runs, resumes, and feeds fine-tuning and
+the frozen protocols."""
+import dataclasses
+
+import pytest
+import torch
+
+from skelgraph.data.synth_file import write_synthetic
+from skelgraph.nn.strl import PretrainedMismatchError
+from skelgraph.train.config import FinetuneConfig, PretrainConfig, load_config
+from skelgraph.train.finetune import finetune, load_finetuned
+from skelgraph.train.pretrain import load_pretrained, pretrain
+
+TINY = dict(epochs=2, batch_size=16, base_batch_size=16, lr=2e-3, num_frames=8, hidden_channels=8, split="train",
+            scope="strl", strl_layers=2, features=["position", "motion"], targets=["position", "motion"],
+            loss="mse", mask_span=4)
+FT = dict(epochs=1, batch_size=16, base_batch_size=16, num_frames=8, train_split="train", test_split="test",
+          strl_layers=2, eval_every=1)
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    path = tmp_path_factory.mktemp("scope") / "synth.h5"
+    write_synthetic(path, "ntu25", samples=48, classes=3, channels=3, seed=0)
+    return path
+
+
+@pytest.fixture(scope="module")
+def pretrained(data, tmp_path_factory):
+    out = tmp_path_factory.mktemp("scope_run") / "pre"
+    pretrain(load_config(PretrainConfig, None, **TINY), data, out, progress=False)
+    return out
+
+
+def test_strl_pretraining_trains_and_reloads_the_trunk(pretrained):
+    model, state = load_pretrained(pretrained)
+    assert model.scope == "strl" and state["config"]["scope"] == "strl"
+    assert float(model.strl_norm[0].weight.detach().abs().sum()) > 0  # zero at the start: trained
+
+
+def test_strl_pretraining_resumes_bit_identically(data, pretrained, tmp_path):
+    config = load_config(PretrainConfig, None, **TINY | {"epochs": 1})
+    pretrain(config, data, tmp_path / "cut", progress=False)
+    pretrain(dataclasses.replace(config, epochs=2), data, tmp_path / "cut", resume=True, progress=False)
+    full = torch.load(pretrained / "checkpoint.pt", weights_only=False)["model"]
+    resumed = torch.load(tmp_path / "cut" / "checkpoint.pt", weights_only=False)["model"]
+    assert full.keys() == resumed.keys()
+    for key, value in full.items():
+        assert torch.equal(value, resumed[key]), key
+
+
+def test_finetuning_starts_from_the_pretrained_trunk(data, pretrained, tmp_path):
+    finetune(load_config(FinetuneConfig, None, **FT), data, tmp_path / "ft", pretrained=pretrained, progress=False)
+    report = (tmp_path / "ft" / "load_report.json").read_text()
+    assert '"pos_embed"' in report and '"strl.0.weight"' in report
+    model, _ = load_finetuned(tmp_path / "ft")
+    assert len(model.strl) == 2
+
+
+def test_finetuning_with_another_trunk_is_refused(data, pretrained, tmp_path):
+    with pytest.raises(PretrainedMismatchError, match="strl_layers=2, but 3 was asked for"):
+        finetune(load_config(FinetuneConfig, None, **FT | {"strl_layers": 3}), data, tmp_path / "ft",
+                 pretrained=pretrained, progress=False)
+
+
+def test_frozen_protocols_read_the_trunk_and_a_random_trunk(data, pretrained):
+    pytest.importorskip("sklearn")
+    from skelgraph.train.frozen import frozen_evaluate
+
+    summary = frozen_evaluate(data, pretrained=pretrained, split="test", protocols=("1nn",), segments=2,
+                              progress=False)
+    assert summary["dims"] == {"pretrained": 16, "random": 16, "raw": 8 * 25 * 6}
+    assert summary["results"]["pretrained"]["1nn"]["top1"] >= 0
