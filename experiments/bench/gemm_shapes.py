@@ -2,6 +2,7 @@
 in the same process: what bounds a step's fraction of the GEMM limit even with no other work.
 
     python experiments/bench/gemm_shapes.py --model strl --batch 64
+    python experiments/bench/gemm_shapes.py --model strl --batch 32 --joints 20 --persons 1 --frames 32   # NW-UCLA
 
 Runs one untimed step, measures the GEMM (``skelgraph.bench.measure_gemm``), then one step under
 a ``TorchDispatchMode`` that times every ``aten::mm``/``aten::addmm`` with an operand of more than
@@ -55,10 +56,12 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--joints", type=int, default=25)
     parser.add_argument("--frames", type=int, default=64)
+    parser.add_argument("--persons", type=int, default=2)
     args = parser.parse_args()
     keep_freed_memory()
     torch.set_num_threads(1)
-    config = BenchConfig(batch=args.batch, joints=args.joints, frames=args.frames, convs=(args.conv,))
+    config = BenchConfig(batch=args.batch, joints=args.joints, persons=args.persons, frames=args.frames,
+                         convs=(args.conv,))
     batches = make_batches(config, 2)
     step = make_step(args.model, build_models(args.conv, config)[args.model], None, batches, None, "fused",
                      "fwd+bwd")
@@ -67,7 +70,7 @@ def main() -> None:
     timer = TimeProducts()
     with timer:
         step(1)
-    print(f"{args.model} {args.conv} fwd+bwd, batch {args.batch}, V {args.joints}, T {args.frames}; "
+    print(f"{args.model} {args.conv} fwd+bwd, batch {args.batch}, V {args.joints}, M {args.persons}, T {args.frames}; "
           f"2048^3 GEMM {gemm:.1f} GFLOP/s")
     total_s = total_flop = 0.0
     for (name, sa, ta, sb, tb), (calls, seconds, flop) in sorted(timer.groups.items(), key=lambda kv: -kv[1][1]):
