@@ -168,7 +168,8 @@ class EncoderMixin:
         if enc_layers < 1:
             raise ValueError(f"need at least one encoder layer, got {enc_layers}")
         d = hidden_channels
-        self.in_channels, self.hidden_channels, self.enc_layers, self.conv = in_channels, d, enc_layers, conv
+        self.in_channels, self.hidden_channels, self.enc_layers = in_channels, d, enc_layers
+        self.conv_name = conv  # the conv's name (make_conv); `conv` attributes elsewhere hold modules
         self.feature_names, self.temporal_kernel = check_features(features), temporal_kernel
         self.temporal_block = temporal_block
         self.embed = FastLinear(in_channels * len(self.feature_names), d)  # Linear, faster weight gradient

@@ -297,7 +297,7 @@ class SkeletonMAE(STRLTrunkMixin, EncoderMixin, Module):
                 "x_hat": x_hat}
 
     def __repr__(self) -> str:
-        return (f"{type(self).__name__}({self.in_channels}, {self.hidden_channels}, conv={self.conv!r}, "
+        return (f"{type(self).__name__}({self.in_channels}, {self.hidden_channels}, conv={self.conv_name!r}, "
                 f"enc_layers={len(self.encoder)}, dec_layers={len(self.decoder)}, edge_weight={self.edge_weight}, "
                 f"features={list(self.feature_names)}, targets={list(self.target_names)}, loss={self.loss!r}, "
                 f"temporal_kernel={self.temporal_kernel}, contrastive_weight={self.contrastive_weight}, "

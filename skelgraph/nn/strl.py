@@ -306,7 +306,7 @@ class STRLClassifier(STRLTrunkMixin, _PooledEncoderMixin, Module):
     3. :class:`MultiScaleTemporalConv` over the ``T`` axis -> ``[N, T, D]``: once after the
        STRL layers (``temporal="head"``), or after every STRL layer (``"per-layer"``, the way
        CTR-GCN follows each graph conv with a temporal one);
-    4. :func:`global_pool` over frames, joints and persons -> ``[B, D]`` (:meth:`features`);
+    4. :func:`global_pool` over frames, joints and persons -> ``[B, D]`` (:meth:`pooled_features`);
     5. MLP head ``Linear(D, D), ReLU, Dropout, Linear(D, K)`` -> logits ``[B, K]``.
 
     The encoder's weights are shared by all STRL layers (one ``G_E``), as in the paper.
@@ -333,7 +333,7 @@ class STRLClassifier(STRLTrunkMixin, _PooledEncoderMixin, Module):
     Shapes:
         - input: ``Data``/``Batch`` with ``x`` ``[N, T, C]`` (``T <= max_frames``), ``edge_index``
           ``[2, E]``, ``person`` ``[N]``, optional ``batch``/``hop`` ``[N]``
-        - output: :meth:`forward` -> ``[B, K]``; :meth:`features` -> ``[B, D]``
+        - output: :meth:`forward` -> ``[B, K]``; :meth:`pooled_features` -> ``[B, D]``
     """
 
     def __init__(self, in_channels: int, num_classes: int, hidden_channels: int = 64, enc_layers: int = 3,
@@ -358,14 +358,19 @@ class STRLClassifier(STRLTrunkMixin, _PooledEncoderMixin, Module):
                 reset(module)
         self._reset_trunk_tail()
 
-    def features(self, data: Data, adj: Tensor | None = None) -> Tensor:
+    def pooled_features(self, data: Data, adj: Tensor | None = None) -> Tensor:
         r"""Pooled features ``[B, D]`` (input of the MLP head; used by k-NN). ``adj``: a float
         ``[V, V]`` adjacency (:func:`~skelgraph.nn.conv.dense_adjacency`) on which ``G_E``'s convs
         run their dense reference path (``dense_forward``) instead of ``data.edge_index``."""
         return global_pool(self.encode_strl(data, adj), _batch_vector(data), getattr(data, "num_graphs", 1))
 
+    def features(self, data: Data, adj: Tensor | None = None) -> Tensor:
+        r"""The old name of :meth:`pooled_features` (``features`` is also the constructor's list of
+        input feature names, :attr:`feature_names`); kept for existing callers."""
+        return self.pooled_features(data, adj)
+
     def forward(self, data: Data, adj: Tensor | None = None) -> Tensor:
-        return self.classifier(self.features(data, adj))  # [B, K]
+        return self.classifier(self.pooled_features(data, adj))  # [B, K]
 
     @classmethod
     def from_pretrained(cls, checkpoint: str | Path | dict[str, Any], num_classes: int, *,
@@ -403,7 +408,7 @@ class STRLClassifier(STRLTrunkMixin, _PooledEncoderMixin, Module):
 
     def __repr__(self) -> str:
         return (f"{type(self).__name__}({self.in_channels}, {self.num_classes}, hidden={self.hidden_channels}, "
-                f"conv={self.conv!r}, enc_layers={self.enc_layers}, strl_layers={len(self.strl)}, "
+                f"conv={self.conv_name!r}, enc_layers={self.enc_layers}, strl_layers={len(self.strl)}, "
                 f"temporal={self.temporal_mode!r})")
 
 
@@ -421,7 +426,7 @@ class LinearProbe(STRLTrunkMixin, _PooledEncoderMixin, Module):
 
     Shapes:
         - input: as :class:`STRLClassifier`
-        - output: :meth:`forward` -> ``[B, K]``; :meth:`features` -> ``[B, D]``
+        - output: :meth:`forward` -> ``[B, K]``; :meth:`pooled_features` -> ``[B, D]``
     """
 
     def __init__(self, in_channels: int, num_classes: int, hidden_channels: int = 64, enc_layers: int = 3,
@@ -459,16 +464,21 @@ class LinearProbe(STRLTrunkMixin, _PooledEncoderMixin, Module):
             module.eval()
         return self
 
-    def features(self, data: Data) -> Tensor:
+    def pooled_features(self, data: Data) -> Tensor:
+        r"""The frozen encoder's pooled features ``[B, D]`` (:meth:`encoder_features`, no gradient)."""
         with torch.no_grad():
             return self.encoder_features(data)
 
+    def features(self, data: Data) -> Tensor:
+        r"""The old name of :meth:`pooled_features`; kept for existing callers."""
+        return self.pooled_features(data)
+
     def forward(self, data: Data) -> Tensor:
-        features = self.features(data)
-        if self.training and features.size(0) == 1:  # a lone last batch has no batch statistics
-            features = torch.nn.functional.batch_norm(features, self.norm.running_mean, self.norm.running_var)
-            return self.classifier(features)
-        return self.classifier(self.norm(features))
+        pooled = self.pooled_features(data)
+        if self.training and pooled.size(0) == 1:  # a lone last batch has no batch statistics
+            pooled = torch.nn.functional.batch_norm(pooled, self.norm.running_mean, self.norm.running_var)
+            return self.classifier(pooled)
+        return self.classifier(self.norm(pooled))
 
     @classmethod
     def from_pretrained(cls, checkpoint: str | Path | dict[str, Any], num_classes: int, *,

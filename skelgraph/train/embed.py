@@ -2,7 +2,7 @@ r"""Exporting a trained encoder's features: ``skelgraph embed`` and its Python t
 (also ``skelgraph.embed``).
 
 For every sample of a split, the pooled features the frozen model computes (what k-NN and the
-linear probe read: :meth:`~skelgraph.nn.strl.STRLClassifier.features` of a fine-tuned run, the
+linear probe read: :meth:`~skelgraph.nn.strl.STRLClassifier.pooled_features` of a fine-tuned run, the
 bare encoder's pooled output of a pre-training run), with the sample's name and label, ready
 for scikit-learn or UMAP::
 

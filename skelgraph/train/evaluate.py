@@ -153,7 +153,7 @@ def predict(model: Module, loader: DataLoader, device: torch.device, features: b
     r"""``(outputs, labels)`` of every sample of ``loader``: logits ``[Q, K]``, or pooled
     features ``[Q, D]`` with ``features=True``; the model is put in eval mode."""
     model.eval()
-    return collect(model.features if features else model, loader, device, desc, progress)
+    return collect(model.pooled_features if features else model, loader, device, desc, progress)
 
 
 def plot_confusion(confusion: list[list[int]] | Tensor, class_names: list[str], path: Path,
@@ -201,7 +201,7 @@ def evaluate(run_dir: str | Path, data_path: str | Path, split: str | None = Non
 
     - A fine-tuning run (``run_dir`` holds its ``checkpoint.pt``; or a checkpoint file such as
       the run's ``best.pt``, whose files then go to ``eval_best/`` beside it): the classifier's
-      predictions; with ``knn=K``, k-NN on its pooled features (:meth:`features`) instead.
+      predictions; with ``knn=K``, k-NN on its pooled features (``pooled_features``) instead.
     - ``pretrained=PRETRAIN_RUN`` (or ``init="none"``: a random encoder seeded with ``seed``,
       the k-NN baseline; with both, the random encoder has the pre-training run's architecture:
       features, width, depth, conv, temporal kernel): k-NN (``knn`` required) on the pooled

@@ -20,7 +20,7 @@ def _batch(frames=9, graphs=2, seed=0):
 
 def _state(model: SkeletonMAE, frames: int = 9) -> dict:
     """A pre-training checkpoint dict of ``model`` as pretrain writes it (the keys readers use)."""
-    config = {"hidden_channels": model.hidden_channels, "enc_layers": model.enc_layers, "conv": model.conv,
+    config = {"hidden_channels": model.hidden_channels, "enc_layers": model.enc_layers, "conv": model.conv_name,
               "scope": model.scope, "num_frames": frames, "strl_layers": 2, "temporal": "per-layer"}
     return {"kind": "skeletonmae", "in_channels": 3, "config": config, "model": model.state_dict()}
 

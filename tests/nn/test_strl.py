@@ -39,7 +39,15 @@ def test_output_shapes(num_persons):
     batch = Batch.from_data_list([_sample(num_persons, 0), _sample(num_persons, 1)])
     model = _model()
     assert model(batch).shape == (2, K)
-    assert model.features(batch).shape == (2, D)
+    assert model.pooled_features(batch).shape == (2, D)
+
+
+def test_features_is_the_old_name_of_pooled_features():
+    batch = Batch.from_data_list([_sample(2, 0), _sample(1, 1)])
+    model, probe = _model().eval(), LinearProbe(in_channels=3, num_classes=K, hidden_channels=D).eval()
+    assert torch.equal(model.features(batch), model.pooled_features(batch))
+    assert torch.equal(probe.features(batch), probe.pooled_features(batch))
+    assert model.conv_name == "gin" and model.feature_names == ("position",)
 
 
 def test_single_data_without_batch_vector():
@@ -49,8 +57,8 @@ def test_single_data_without_batch_vector():
 def test_pooling_is_per_graph():
     model = _model().eval()
     graphs = [_sample(2, 0), _sample(1, 1)]  # different person counts in one batch
-    together = model.features(Batch.from_data_list(graphs))
-    alone = torch.cat([model.features(Batch.from_data_list([g])) for g in graphs])
+    together = model.pooled_features(Batch.from_data_list(graphs))
+    alone = torch.cat([model.pooled_features(Batch.from_data_list([g])) for g in graphs])
     assert torch.allclose(together, alone, atol=1e-5)
 
 
@@ -122,7 +130,7 @@ def test_linear_probe_standardises_features_before_the_classifier():
     seen = {}
     probe.classifier.register_forward_hook(lambda module, args, out: seen.update(features=args[0]))
     probe(batch)
-    raw = probe.features(batch)
+    raw = probe.pooled_features(batch)
     expected = (raw - raw.mean(0)) / torch.sqrt(raw.var(0, unbiased=False) + probe.norm.eps)
     assert torch.allclose(seen["features"], expected, atol=1e-4)
 
