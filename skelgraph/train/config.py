@@ -80,6 +80,9 @@ class PretrainConfig:
     # 0: the same joints hidden in every frame (the paper's); L > 0: a new draw every L frames, so
     # each body part is hidden over some spans of frames and seen in others (masking in time too)
     mask_span: int = 0
+    # > 0: motion-aware masking (MAMP's idea): body parts (joints) that move more are hidden more often, with
+    # probability proportional to exp(relative motion / mask_motion_tau); 0 = uniform draws (the paper's)
+    mask_motion_tau: float = 0.0
     # optimisation
     epochs: int = 50
     batch_size: int = 1024  # global batch (all processes together)
@@ -192,6 +195,7 @@ VALUE_RULES: dict[str, tuple[str, Callable[[Any], bool]]] = {
                                      "checkpoint_every", "eval_every")},
     **{key: _at_least(0) for key in ("weight_decay", "warmup_epochs", "edge_weight", "aug_rotate", "aug_shear",
                                      "workers", "encoder_lr_scale", "encoder_frozen_epochs", "mask_span",
+                                     "mask_motion_tau",
                                      "contrastive_weight")},
     **{key: _FRACTION for key in ("mask_ratio", "momentum", "label_smoothing", "dropout", "aug_scale")},
     "label_fraction": ("in (0, 1]", lambda v: 0 < v <= 1),

@@ -68,9 +68,9 @@ def build_mask(config: PretrainConfig, generator: torch.Generator) -> BaseTransf
     span = config.mask_span or None
     if config.mask == "body-part":
         return BodyPartMask(num_parts=config.num_parts, per_frame=span is not None, span=span or 1,
-                            generator=generator)
+                            generator=generator, motion_tau=config.mask_motion_tau)
     return RandomJointMask(mask_ratio=config.mask_ratio, per_frame=span is not None, span=span or 1,
-                           generator=generator)
+                           generator=generator, motion_tau=config.mask_motion_tau)
 
 
 def build_contrast_view(config: PretrainConfig, generator: torch.Generator) -> BaseTransform | None:

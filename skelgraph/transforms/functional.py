@@ -112,9 +112,29 @@ def combine_ids(first: Tensor, second: Tensor) -> Tensor:
     return first * (int(second.max()) + 1 if second.numel() else 1) + second
 
 
+def node_motion(x: Tensor) -> Tensor:
+    r"""How far each node moves at each frame, ``[N, T]`` from ``x`` ``[N, T, C]``: the length of
+    its displacement to the next frame (the last frame repeats the one before; a single frame
+    has none). A step into or out of an all-zero (absent) frame counts as no motion, so padded
+    frames do not read as the largest movements.
+
+    Example:
+        >>> node_motion(torch.tensor([[[1.0, 1.0], [4.0, 5.0], [4.0, 5.0]]])).tolist()
+        [[5.0, 0.0, 0.0]]
+        >>> node_motion(torch.tensor([[[0.0, 0.0], [4.0, 5.0], [4.0, 5.0]]])).tolist()  # frame 0 absent
+        [[0.0, 0.0, 0.0]]
+    """
+    if x.size(1) < 2:
+        return x.new_zeros(x.shape[:2])
+    present = (x != 0).any(dim=-1)  # [N, T]
+    step = (x[:, 1:] - x[:, :-1]).norm(dim=-1) * (present[:, 1:] & present[:, :-1])  # [N, T - 1]
+    return torch.cat([step, step[:, -1:]], dim=1)
+
+
 def group_mask(group: Tensor, num_groups: int | None = None, ratio: float | None = None,
                unit: Tensor | None = None, num_frames: int | None = None, span: int = 1,
-               generator: torch.Generator | None = None) -> Tensor:
+               generator: torch.Generator | None = None, motion: Tensor | None = None,
+               motion_tau: float = 0.0) -> Tensor:
     r"""Hides whole groups of nodes. Returns bool ``keep_mask`` ``[N]`` (or ``[N, num_frames]`` with a
     new draw every ``span`` frames): True = kept, False = hidden.
 
@@ -131,6 +151,15 @@ def group_mask(group: Tensor, num_groups: int | None = None, ratio: float | None
         span (int): Frames sharing one draw (with ``num_frames``): every group is hidden over
             whole spans of frames. (default: ``1``)
         generator (torch.Generator, optional): Source of randomness.
+        motion (Tensor, optional): ``[N, T]`` (:func:`node_motion`), with ``motion_tau > 0``:
+            motion-aware masking (as MAMP's, arXiv:2308.09836). Each group's motion is its nodes'
+            mean over the frames of a draw, divided by the mean over its unit's groups (so the
+            scale of the data does not matter), and groups are hidden in turn, without
+            replacement, with probability proportional to ``exp(relative motion / motion_tau)``:
+            moving body parts are hidden more often, so rebuilding them needs the motion around
+            them. ``T`` must be ``num_frames`` (or, with ``num_frames=None``, any: one draw over all).
+        motion_tau (float): The temperature; ``0`` = uniform draws (the same draws as without
+            ``motion``). (default: ``0``)
 
     Example:
         >>> part = torch.tensor([0, 0, 1, 1, 2, 2])
@@ -167,6 +196,8 @@ def group_mask(group: Tensor, num_groups: int | None = None, ratio: float | None
         hide = (count.double() * ratio).round().long()
     num = uniq.numel()
     score = torch.rand(num, draws, generator=generator, dtype=torch.float64).to(group.device)
+    if motion is not None and motion_tau > 0:
+        score = _motion_scores(score, motion, inverse, group_unit, num, draws, span, motion_tau)
     order = (score + group_unit.unsqueeze(1)).argsort(dim=0)  # by unit, random within a unit
     rank_sorted = (torch.arange(num, device=group.device) - first[group_unit]).unsqueeze(1).expand(num, draws)
     rank = torch.empty_like(order).scatter_(0, order, rank_sorted)
@@ -176,24 +207,54 @@ def group_mask(group: Tensor, num_groups: int | None = None, ratio: float | None
     return keep if span == 1 else keep.repeat_interleave(span, dim=1)[:, :num_frames]
 
 
+def _motion_scores(uniform: Tensor, motion: Tensor, inverse: Tensor, group_unit: Tensor, num: int, draws: int,
+                   span: int, tau: float) -> Tensor:
+    r"""Scores ``[G, draws]`` whose ascending order is a draw without replacement with
+    probability proportional to ``w = exp(relative motion / tau)`` (Efraimidis-Spirakis: the
+    ``k`` smallest ``Exp(1) / w`` are such a draw), from the uniform ``[G, draws]`` scores."""
+    motion = motion.to(torch.float64).view(motion.size(0), -1)
+    frames = motion.size(1)
+    if draws > 1 or frames == draws:  # one column per draw: the mean over its span of frames
+        pad = draws * span - frames
+        if pad > 0:
+            motion = torch.cat([motion, motion[:, -1:].expand(-1, pad)], dim=1)
+        per_draw = motion[:, :draws * span].view(motion.size(0), draws, -1).mean(dim=2)  # [N, draws]
+    else:
+        per_draw = motion.mean(dim=1, keepdim=True)
+    per_draw = per_draw.to(uniform.device)
+    sums = torch.zeros(num, draws, dtype=torch.float64, device=uniform.device).index_add_(0, inverse, per_draw)
+    sizes = torch.bincount(inverse, minlength=num).clamp_min(1).to(torch.float64).unsqueeze(1)
+    group_motion = sums / sizes  # [G, draws]
+    units = int(group_unit.max()) + 1
+    unit_sum = torch.zeros(units, draws, dtype=torch.float64, device=uniform.device).index_add_(
+        0, group_unit, group_motion)
+    unit_mean = unit_sum / torch.bincount(group_unit, minlength=units).clamp_min(1).unsqueeze(1)
+    relative = group_motion / unit_mean[group_unit].clamp_min(1e-12)
+    return -torch.log1p(-uniform) * torch.exp(-relative / tau)  # Exp(1) / w
+
+
 def body_part_mask(part: Tensor, num_parts: int = 2, unit: Tensor | None = None,
                    parts: Tensor | list[int] | None = None, num_frames: int | None = None, span: int = 1,
-                   generator: torch.Generator | None = None) -> Tensor:
+                   generator: torch.Generator | None = None, motion: Tensor | None = None,
+                   motion_tau: float = 0.0) -> Tensor:
     r"""Twin of :class:`~skelgraph.transforms.BodyPartMask`: hides ``num_parts`` random body parts
     in every unit (pass ``unit`` = graph and person ids for the paper's per-person choice), or
     the fixed part ids ``parts``. Returns ``keep_mask`` ``[N]`` (``[N, num_frames]`` with a draw
-    every ``span`` frames)."""
+    every ``span`` frames). ``motion``, ``motion_tau``: motion-aware draws (:func:`group_mask`)."""
     if parts is not None:
         keep = ~torch.isin(part, torch.as_tensor(parts, dtype=part.dtype, device=part.device))
         return keep if num_frames is None else keep.unsqueeze(1).expand(-1, num_frames).clone()
-    return group_mask(part, num_groups=num_parts, unit=unit, num_frames=num_frames, span=span, generator=generator)
+    return group_mask(part, num_groups=num_parts, unit=unit, num_frames=num_frames, span=span, generator=generator,
+                      motion=motion, motion_tau=motion_tau)
 
 
 def random_joint_mask(joint: Tensor, mask_ratio: float = 0.4, unit: Tensor | None = None,
                       num_frames: int | None = None, span: int = 1,
-                      generator: torch.Generator | None = None) -> Tensor:
+                      generator: torch.Generator | None = None, motion: Tensor | None = None,
+                      motion_tau: float = 0.0) -> Tensor:
     r"""Twin of :class:`~skelgraph.transforms.RandomJointMask`: in every unit (one person of one
     graph; pass ``unit``) exactly ``round(mask_ratio * V)`` joints are False (hidden).
+    ``motion``, ``motion_tau``: motion-aware draws (:func:`group_mask`).
 
     Example:
         >>> keep = random_joint_mask(torch.arange(25), 0.4, generator=torch.Generator().manual_seed(0))
@@ -202,7 +263,8 @@ def random_joint_mask(joint: Tensor, mask_ratio: float = 0.4, unit: Tensor | Non
     """
     if not 0.0 <= mask_ratio < 1.0:
         raise ValueError(f"mask_ratio must be in [0, 1), got {mask_ratio}")
-    return group_mask(joint, ratio=mask_ratio, unit=unit, num_frames=num_frames, span=span, generator=generator)
+    return group_mask(joint, ratio=mask_ratio, unit=unit, num_frames=num_frames, span=span, generator=generator,
+                      motion=motion, motion_tau=motion_tau)
 
 
 def undirected_pair(edge_index: Tensor, num_nodes: int | None = None) -> Tensor:

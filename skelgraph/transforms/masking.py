@@ -44,7 +44,7 @@ from torch_geometric.data import Data
 from torch_geometric.transforms import BaseTransform
 
 from skelgraph.graph.layouts import Layout, get_layout
-from skelgraph.transforms.functional import (body_part_mask, combine_ids, group_mask, mask_edges,
+from skelgraph.transforms.functional import (body_part_mask, combine_ids, group_mask, mask_edges, node_motion,
                                              random_joint_mask)
 
 
@@ -116,15 +116,22 @@ class BodyPartMask(BaseTransform):
             whole spans of ``span`` frames (masking in time as well as space). (default: ``1``)
         layout (Layout | str, optional): Resolves part names in ``parts``.
         generator (torch.Generator, optional): Source of randomness.
+        motion_tau (float): ``> 0``: motion-aware masking (MAMP's idea, for body parts): parts
+            that move more within a draw's frames are hidden more often, with probability
+            proportional to ``exp(relative motion / motion_tau)`` (reads ``x``;
+            :func:`~skelgraph.transforms.functional.group_mask`). ``0``: uniform, the paper's.
+            (default: ``0``)
     """
 
     def __init__(self, num_parts: int = 2, parts: Sequence[int | str] | None = None, per_person: bool = True,
                  per_frame: bool = False, span: int = 1, layout: Layout | str | None = None,
-                 generator: torch.Generator | None = None) -> None:
+                 generator: torch.Generator | None = None, motion_tau: float = 0.0) -> None:
         if span < 1:
             raise ValueError(f"span must be >= 1, got {span}")
+        if motion_tau < 0:
+            raise ValueError(f"motion_tau must be >= 0, got {motion_tau}")
         self.num_parts, self.per_person, self.per_frame, self.generator = num_parts, per_person, per_frame, generator
-        self.span = span
+        self.span, self.motion_tau = span, motion_tau
         self.parts: tuple[int, ...] | None = None
         if parts is not None:
             if any(isinstance(p, str) for p in parts) and layout is None:
@@ -135,13 +142,16 @@ class BodyPartMask(BaseTransform):
     def forward(self, data: Data) -> Data:
         unit = _person_units(data) if self.per_person else _graph_ids(data)
         num_frames = data.x.size(1) if self.per_frame else None
+        motion = node_motion(data.x) if self.motion_tau > 0 else None
         data.keep_mask = body_part_mask(data.part, self.num_parts, unit=unit, parts=self.parts,
-                                        num_frames=num_frames, span=self.span, generator=self.generator)
+                                        num_frames=num_frames, span=self.span, generator=self.generator,
+                                        motion=motion, motion_tau=self.motion_tau)
         return data
 
     def __repr__(self) -> str:
         choice = f"parts={list(self.parts)}" if self.parts is not None else f"num_parts={self.num_parts}"
         span = f", span={self.span}" if self.span != 1 else ""
+        span += f", motion_tau={self.motion_tau}" if self.motion_tau else ""
         return (f"{type(self).__name__}({choice}, per_person={self.per_person}, "
                 f"per_frame={self.per_frame}{span})")
 
@@ -158,24 +168,32 @@ class RandomJointMask(BaseTransform):
         per_frame (bool): A new draw in every frame (every ``span`` frames). (default: ``False``)
         span (int): With ``per_frame``, frames sharing one draw. (default: ``1``)
         generator (torch.Generator, optional): Source of randomness.
+        motion_tau (float): ``> 0``: motion-aware masking, joints that move more hidden more often
+            (as :class:`BodyPartMask`). (default: ``0``)
     """
 
     def __init__(self, mask_ratio: float = 0.4, per_frame: bool = False, span: int = 1,
-                 generator: torch.Generator | None = None) -> None:
+                 generator: torch.Generator | None = None, motion_tau: float = 0.0) -> None:
         if not 0.0 <= mask_ratio < 1.0:
             raise ValueError(f"mask_ratio must be in [0, 1), got {mask_ratio}")
         if span < 1:
             raise ValueError(f"span must be >= 1, got {span}")
+        if motion_tau < 0:
+            raise ValueError(f"motion_tau must be >= 0, got {motion_tau}")
         self.mask_ratio, self.per_frame, self.span, self.generator = mask_ratio, per_frame, span, generator
+        self.motion_tau = motion_tau
 
     def forward(self, data: Data) -> Data:
         num_frames = data.x.size(1) if self.per_frame else None
+        motion = node_motion(data.x) if self.motion_tau > 0 else None
         data.keep_mask = random_joint_mask(data.joint, self.mask_ratio, unit=_person_units(data),
-                                           num_frames=num_frames, span=self.span, generator=self.generator)
+                                           num_frames=num_frames, span=self.span, generator=self.generator,
+                                           motion=motion, motion_tau=self.motion_tau)
         return data
 
     def __repr__(self) -> str:
         span = f", span={self.span}" if self.span != 1 else ""
+        span += f", motion_tau={self.motion_tau}" if self.motion_tau else ""
         return f"{type(self).__name__}(mask_ratio={self.mask_ratio}, per_frame={self.per_frame}{span})"
 
 
