@@ -409,14 +409,15 @@ def _json_path(ctx: click.Context, param: click.Parameter, value: Path | None) -
               help="Pre-training run dir (or checkpoint.pt): also draw its reconstruction of the hidden joints.")
 @click.option("--frames", default=4, show_default=True, type=click.IntRange(1),
               help="Frames drawn side by side (a .gif animates all sampled frames).")
-@click.option("--num-frames", default=64, show_default=True, type=click.IntRange(1),
-              help="Frames the sample is uniformly sampled to first (the model's T).")
+@click.option("--num-frames", default=None, type=click.IntRange(1),
+              help="Frames the sample is uniformly sampled to first: the model's T (default: the --checkpoint "
+                   "run's num_frames, else 64).")
 @click.option("--seed", default=0, show_default=True, type=SEED, help="Seed of the mask.")
 @click.option("--out", type=click.Path(path_type=Path, dir_okay=False), default=Path("skeleton.png"),
               show_default=True, callback=_image_path,
               help="Output .png/.pdf/.svg (frames side by side) or .gif (animation).")
 def show(file: Path, index: int, mask_kind: str, num_parts: int, mask_ratio: float, checkpoint: Path | None,
-         frames: int, num_frames: int, seed: int, out: Path) -> None:
+         frames: int, num_frames: int | None, seed: int, out: Path) -> None:
     """Draw sample INDEX of FILE with its mask and, with --checkpoint, the model's reconstruction.
 
     Hidden joints are drawn where the model puts them. A model trained with the cosine loss
@@ -431,6 +432,12 @@ def show(file: Path, index: int, mask_kind: str, num_parts: int, mask_ratio: flo
     from skelgraph.transforms.masking import BodyPartMask, MaskEdges, RandomJointMask
 
     with user_errors():
+        if num_frames is None:  # the model's own T: a pre-trained STRL trunk holds no more frames
+            num_frames = 64
+            if checkpoint is not None:
+                from skelgraph.train.checkpoints import load_pretraining
+
+                num_frames = load_pretraining(checkpoint)[1].num_frames
         dataset = SkeletonDataset(file, num_frames=num_frames)
         if index >= len(dataset):
             raise click.ClickException(f"{file}: index {index} out of range (0..{len(dataset) - 1})")
@@ -453,6 +460,9 @@ def show(file: Path, index: int, mask_kind: str, num_parts: int, mask_ratio: flo
             from skelgraph.train.pretrain import load_pretrained
 
             model, state = load_pretrained(checkpoint, data=dataset)  # refuses another layout, channels
+            if model.scope == "strl" and num_frames > model.max_frames:
+                raise click.ClickException(f"{checkpoint} pre-trained the STRL network on {model.max_frames} frames: "
+                                           f"--num-frames {num_frames} is more than its position embedding holds")
             if "position" not in model.target_names:
                 raise click.ClickException(f"{checkpoint}: rebuilds {', '.join(model.target_names)}, not positions: "
                                            "nothing to draw")

@@ -80,6 +80,24 @@ def test_show_draws_a_position_and_motion_model(runner, tmp_path):
     assert result.exit_code == 0, result.output
 
 
+def test_show_takes_the_frames_of_a_pretrained_strl_network(runner, tmp_path):
+    pytest.importorskip("matplotlib")
+    from skelgraph.train.config import PretrainConfig, load_config
+    from skelgraph.train.pretrain import pretrain
+
+    data = tmp_path / "s.h5"
+    runner.invoke(main, ["synth", str(data), "--samples", "10"])
+    config = load_config(PretrainConfig, None, epochs=1, batch_size=8, num_frames=8, hidden_channels=8, scope="strl",
+                         strl_layers=1)
+    pretrain(config, data, tmp_path / "run", progress=False)
+    show = ["show", str(data), "2", "--checkpoint", str(tmp_path / "run"), "--out", str(tmp_path / "f.png")]
+    result = runner.invoke(main, show)  # no --num-frames: the run's 8, which its position embedding holds
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(main, show + ["--num-frames", "16"])
+    assert result.exit_code == 1 and "pre-trained the STRL network on 8 frames" in result.output
+    assert "Traceback" not in result.output
+
+
 def test_show_index_out_of_range(runner, tmp_path):
     data = tmp_path / "s.h5"
     runner.invoke(main, ["synth", str(data), "--samples", "3"])

@@ -219,6 +219,10 @@ def frozen_evaluate(data_path: str | Path, *, pretrained: str | Path | None = No
     in_channels, num_classes = test_set.store.num_channels, test_set.num_classes
     dev = resolve_device(device)
 
+    trunk = checkpoint_trunk(state) if state is not None else None  # a pre-trained trunk: a random one too
+    if trunk is not None and frames > trunk["max_frames"]:
+        raise EvaluationError(f"{pretrained} pre-trained the STRL network on {trunk['max_frames']} frames: "
+                              f"--frames {frames} is more than its position embedding holds")
     if state is not None:
         arch = check_compatible(state, in_channels=in_channels, features=features)
     else:
@@ -231,7 +235,6 @@ def frozen_evaluate(data_path: str | Path, *, pretrained: str | Path | None = No
         extractors["pretrained"] = lambda b, m=model: encoder_features(m, b, segments, keep_joints)
     if "random" in sources:
         torch.manual_seed(seed)
-        trunk = checkpoint_trunk(state) if state is not None else None  # a pre-trained trunk: a random one too
         model = LinearProbe(**arch, **(trunk or {}), num_classes=num_classes).to(dev).eval()
         extractors["random"] = lambda b, m=model: encoder_features(m, b, segments, keep_joints)
     if "raw" in sources:

@@ -71,3 +71,12 @@ def test_frozen_protocols_read_the_trunk_and_a_random_trunk(data, pretrained):
                               progress=False)
     assert summary["dims"] == {"pretrained": 16, "random": 16, "raw": 8 * 25 * 6}
     assert summary["results"]["pretrained"]["1nn"]["top1"] >= 0
+
+
+def test_frozen_protocols_refuse_more_frames_than_the_trunk_holds(data, pretrained):
+    pytest.importorskip("sklearn")
+    from skelgraph.train.evaluate import EvaluationError
+    from skelgraph.train.frozen import frozen_evaluate
+
+    with pytest.raises(EvaluationError, match="on 8 frames: --frames 16 is more"):
+        frozen_evaluate(data, pretrained=pretrained, split="test", protocols=("1nn",), num_frames=16, progress=False)
