@@ -172,9 +172,7 @@ class SkeletonMAE(STRLTrunkMixin, EncoderMixin, Module):
                 reset(module)
         torch.nn.init.normal_(self.mask_token, std=0.02)
         if self.scope == "strl":  # after the rest, so the encoder scope draws the same weights as before
-            for module in self.trunk_modules():
-                reset(module)
-            self._reset_trunk_tail()
+            self._reset_trunk()
 
     def represent(self, data: Data, adj: Tensor | None = None) -> Tensor:
         r"""The representation pre-training shapes, of the unmasked input, ``[N, T, D]``: ``G_E``'s

@@ -220,6 +220,12 @@ class STRLTrunkMixin:
     def trunk_modules(self) -> list[Module]:
         return [self.strl, self.strl_norm, self.strl_act, self.layer_temporal, self.temporal]
 
+    def _reset_trunk(self) -> None:
+        r"""A new random trunk (the models that build it after their other layers)."""
+        for module in self.trunk_modules():
+            reset(module)
+        self._reset_trunk_tail()
+
     def _reset_trunk_tail(self) -> None:
         torch.nn.init.normal_(self.pos_embed, std=0.02)
         for norm in self.strl_norm:  # each STRL layer starts as the identity (zero-init residual branch)
@@ -341,7 +347,7 @@ class STRLClassifier(STRLTrunkMixin, _PooledEncoderMixin, Module):
                  temporal: str = "per-layer", features: Sequence[str] = ("position",), temporal_kernel: int = 0,
                  temporal_block: str = "depthwise", **conv_kwargs: Any) -> None:
         super().__init__()
-        if temporal not in TEMPORAL_MODES:
+        if temporal not in TEMPORAL_MODES:  # before the encoder is built (_build_trunk checks it again after)
             raise ValueError(f"temporal must be 'head' or 'per-layer', got {temporal!r}")
         self._build_encoder(in_channels, hidden_channels, enc_layers, conv, features, temporal_kernel, temporal_block,
                             **conv_kwargs)
@@ -439,9 +445,7 @@ class LinearProbe(STRLTrunkMixin, _PooledEncoderMixin, Module):
         self.has_trunk = strl_layers > 0
         if self.has_trunk:
             self._build_trunk(strl_layers, max_frames, temporal)
-            for module in self.trunk_modules():
-                reset(module)
-            self._reset_trunk_tail()
+            self._reset_trunk()
             self.pos_embed.requires_grad_(False)
         self.num_classes = num_classes
         self.norm = BatchNorm1d(hidden_channels, affine=False, eps=1e-6)  # MAE's linear-probe norm
