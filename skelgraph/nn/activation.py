@@ -76,7 +76,9 @@ def prelu(x: Tensor, weight: Tensor) -> Tensor:
         >>> prelu(torch.tensor([-2.0, 3.0]), torch.tensor([0.25])).tolist()
         [-0.5, 3.0]
     """
-    if weight.numel() != 1 or x.device.type != "cpu":
+    if weight.numel() != 1 or x.device.type != "cpu" or torch.compiler.is_compiling():
+        # under torch.compile the compiler writes PReLU's fused backward itself (and the
+        # backward above, with its weight.item(), would break the graph)
         return F.prelu(x, weight)
     return _PReLU.apply(x, weight)
 

@@ -44,7 +44,7 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         True
     """
     if (x.device.type != "cpu" or weight.size(1) >= weight.size(0) or not torch.is_grad_enabled()
-            or torch.is_autocast_enabled("cpu") or x.dtype != weight.dtype):
+            or torch.is_autocast_enabled("cpu") or x.dtype != weight.dtype or torch.compiler.is_compiling()):
         return F.linear(x, weight, bias)
     return _NarrowLinear.apply(x, weight, bias)
 

@@ -107,6 +107,21 @@ def global_pool(h: Tensor, batch: Tensor, num_graphs: int | None = None) -> Tens
     return global_mean_pool(h.mean(dim=1) if h.dim() == 3 else h, batch, num_graphs)
 
 
+def strl_mix(h: Tensor, g: Tensor, group: Tensor, size: int | None, lin: Module, norm: Module,
+             act: Module) -> Tensor:
+    r"""The STRL layer after its encoder pass: ``h + act(norm(lin([h, Repeat(SumPool_joints(g))])))``,
+    ``h``, ``g`` ``[N, T, D]`` -> ``[N, T, D]`` (``size`` from :func:`contiguous_group_size`).
+
+    ``lin`` ``Linear(2D, D)`` is computed as ``H W_h^T + b + Repeat(S W_s^T)`` with ``[W_h, W_s]``
+    the halves of its weight: the same linear map, but the ``S`` half runs on the ``G`` pooled
+    rows instead of all ``N`` nodes, and the ``[N, T, 2D]`` concatenation is never built."""
+    w_h, w_s = lin.weight.split(h.size(-1), dim=1)
+    z = add_repeated(F.linear(h, w_h, lin.bias), F.linear(sum_pool(g, group, size), w_s), group, size)
+    # the norm in the residual stream's precision: CPU autocast leaves layer_norm in bf16
+    # (CUDA's runs it in float32), and this norm scales every STRL update
+    return h + act(norm(z.to(h.dtype)))
+
+
 # ----------------------------------------------------------------------------- building blocks
 
 class MultiScaleTemporalConv(Module):
@@ -243,13 +258,11 @@ class STRLTrunkMixin:
         runs on the ``G`` pooled rows instead of all ``N`` nodes, and the ``[N, T, 2D]``
         concatenation is never built."""
         g = self.run_encoder(h, data.edge_index, getattr(data, "hop", None), adj)
-        size = contiguous_group_size(group)
-        lin = self.strl[i]
-        w_h, w_s = lin.weight.split(h.size(-1), dim=1)
-        z = add_repeated(F.linear(h, w_h, lin.bias), F.linear(sum_pool(g, group, size), w_s), group, size)
-        # the norm in the residual stream's precision: CPU autocast leaves layer_norm in bf16
-        # (CUDA's runs it in float32), and this norm scales every STRL update
-        return h + self.strl_act[i](self.strl_norm[i](z.to(h.dtype)))
+        return self.strl_mix(h, g, group, contiguous_group_size(group), self.strl[i], self.strl_norm[i],
+                             self.strl_act[i])
+
+    #: :func:`strl_mix`; :func:`~skelgraph.nn.compile.compile_parts` sets a compiled one on an instance
+    strl_mix = staticmethod(strl_mix)
 
     def strl_layer_reference(self, i: int, h: Tensor, data: Data, group: Tensor, adj: Tensor | None = None) -> Tensor:
         r"""STRL layer ``i`` computed literally as :class:`STRLClassifier`'s docs write it

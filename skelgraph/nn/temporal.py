@@ -66,9 +66,12 @@ def batch_norm_last(x: Tensor, norms: Sequence[BatchNorm1d]) -> Tensor:
 def can_fuse_batch_norms(norms: Sequence[torch.nn.Module]) -> bool:
     r"""Whether :func:`batch_norm_last` computes exactly what ``norms`` compute one by one."""
     first = norms[0]
+    # the step counts matter only to a cumulative average (momentum None); not reading them
+    # otherwise keeps this check free of tensor reads (a graph break under torch.compile)
     return all(type(m) is BatchNorm1d and m.affine and m.track_running_stats and m.eps == first.eps
                and m.momentum == first.momentum and m.training == first.training
-               and int(m.num_batches_tracked) == int(first.num_batches_tracked) for m in norms)
+               and (first.momentum is not None or int(m.num_batches_tracked) == int(first.num_batches_tracked))
+               for m in norms)
 
 
 def linear_1x1(x: Tensor, convs: Sequence[Conv1d]) -> Tensor:
@@ -147,7 +150,18 @@ def frame_shifts(x: Tensor, kernel_size: int, dilation: int = 1) -> Tensor:
     """
     if kernel_size % 2 != 1:
         raise ValueError(f"frame_shifts needs an odd kernel_size, got {kernel_size}")
+    if torch.compiler.is_compiling():  # the compiler fuses the plain construction's copies itself
+        return frame_shifts_reference(x, kernel_size, dilation)
     return _FrameShifts.apply(x, kernel_size, dilation)
+
+
+def frame_shifts_reference(x: Tensor, kernel_size: int, dilation: int = 1) -> Tensor:
+    r""":func:`frame_shifts` as ``F.pad``, ``kernel_size`` slices and ``torch.cat`` (autograd's
+    own backward): what it computes, and what runs under ``torch.compile``."""
+    t = x.size(1)
+    p = dilation * (kernel_size - 1) // 2
+    padded = F.pad(x, (0, 0, p, p))
+    return torch.cat([padded[:, j * dilation:j * dilation + t] for j in range(kernel_size)], dim=-1)
 
 
 def max_pool_time_last(x: Tensor, pool: MaxPool1d) -> Tensor:
@@ -178,4 +192,6 @@ def contiguous_grad(x: Tensor) -> Tensor:
         >>> x.grad.tolist()
         [[3.0, 3.0, 3.0], [3.0, 3.0, 3.0]]
     """
+    if torch.compiler.is_compiling():  # the compiler picks the gradients' layouts itself
+        return x
     return _ContiguousGrad.apply(x)
