@@ -7,6 +7,7 @@ import torch
 
 from skelgraph.data.synth_file import write_synthetic
 from skelgraph.nn.strl import PretrainedMismatchError
+from skelgraph.train.common import RunDirError
 from skelgraph.train.config import FinetuneConfig, PretrainConfig, load_config
 from skelgraph.train.finetune import finetune, load_finetuned
 from skelgraph.train.pretrain import load_pretrained, pretrain
@@ -55,6 +56,25 @@ def test_finetuning_starts_from_the_pretrained_trunk(data, pretrained, tmp_path)
     assert '"pos_embed"' in report and '"strl.0.weight"' in report
     model, _ = load_finetuned(tmp_path / "ft")
     assert len(model.strl) == 2
+
+
+def test_the_pretrained_trunk_follows_encoder_lr_scale(data, pretrained, tmp_path):
+    finetune(load_config(FinetuneConfig, None, **FT | {"encoder_lr_scale": 0.0}), data, tmp_path / "ft",
+             pretrained=pretrained, progress=False)
+    model, state = load_finetuned(tmp_path / "ft")
+    saved = torch.load(pretrained / "checkpoint.pt", weights_only=False)["model"]
+    assert state["config"]["pretrained_trunk"] is True  # read from the checkpoint, recorded
+    assert torch.equal(model.strl[0].weight, saved["strl.0.weight"])  # lr 0: where pre-training left it
+    assert torch.equal(model.pos_embed, saved["pos_embed"])
+
+
+def test_pretrained_trunk_set_against_the_checkpoint_is_refused(data, tmp_path):
+    encoder_only = tmp_path / "enc"
+    pretrain(load_config(PretrainConfig, None, **TINY | {"scope": "encoder", "epochs": 1}), data, encoder_only,
+             progress=False)
+    with pytest.raises(RunDirError, match="does not hold the STRL trunk"):
+        finetune(load_config(FinetuneConfig, None, **FT | {"pretrained_trunk": True}), data, tmp_path / "ft",
+                 pretrained=encoder_only, progress=False)
 
 
 def test_finetuning_with_another_trunk_is_refused(data, pretrained, tmp_path):
