@@ -93,6 +93,23 @@ def test_frozen_protocols_read_the_trunk_and_a_random_trunk(data, pretrained):
     assert summary["results"]["pretrained"]["1nn"]["top1"] >= 0
 
 
+def test_frozen_protocols_read_every_strl_layer_with_all_layers(data, pretrained, tmp_path):
+    pytest.importorskip("sklearn")
+    from skelgraph.train.evaluate import EvaluationError
+    from skelgraph.train.frozen import frozen_evaluate
+
+    summary = frozen_evaluate(data, pretrained=pretrained, split="test", protocols=("1nn",), segments=2,
+                              all_layers=True, progress=False)
+    assert summary["dims"] == {"pretrained": 2 * 2 * 8, "random": 2 * 2 * 8, "raw": 8 * 25 * 6}  # S * L * D
+    assert summary["all_layers"] is True
+    encoder_only = tmp_path / "enc"
+    pretrain(load_config(PretrainConfig, None, **TINY | {"scope": "encoder", "epochs": 1}), data, encoder_only,
+             progress=False)
+    with pytest.raises(EvaluationError, match="needs scope = 'strl'"):
+        frozen_evaluate(data, pretrained=encoder_only, split="test", protocols=("1nn",), all_layers=True,
+                        progress=False)
+
+
 def test_frozen_protocols_refuse_more_frames_than_the_trunk_holds(data, pretrained):
     pytest.importorskip("sklearn")
     from skelgraph.train.evaluate import EvaluationError
@@ -100,3 +117,18 @@ def test_frozen_protocols_refuse_more_frames_than_the_trunk_holds(data, pretrain
 
     with pytest.raises(EvaluationError, match="on 8 frames: --frames 16 is more"):
         frozen_evaluate(data, pretrained=pretrained, split="test", protocols=("1nn",), num_frames=16, progress=False)
+
+
+def test_evaluate_all_layers_flag_reaches_the_frozen_protocols(data, pretrained, tmp_path):
+    pytest.importorskip("sklearn")
+    import json
+
+    from click.testing import CliRunner
+
+    from skelgraph.cli import main
+
+    result = CliRunner().invoke(main, ["evaluate", str(tmp_path / "ev"), str(data), "--pretrained", str(pretrained),
+                                       "--protocol", "1nn", "--split", "test", "--all-layers", "--no-baselines"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads((tmp_path / "ev" / "frozen_metrics.json").read_text())
+    assert summary["all_layers"] is True and summary["dims"] == {"pretrained": 2 * 8}
