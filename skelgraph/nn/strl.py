@@ -270,11 +270,16 @@ class STRLTrunkMixin:
         sm = sum_pool_repeat(self.run_encoder(h, data.edge_index, getattr(data, "hop", None), adj), group)
         return h + self.strl_act[i](self.strl_norm[i](self.strl[i](torch.cat([h, sm], dim=-1))))
 
-    def run_trunk(self, h: Tensor, data: Data, adj: Tensor | None = None) -> Tensor:
+    def run_trunk(self, h: Tensor, data: Data, adj: Tensor | None = None, all_layers: bool = False) -> Tensor:
         r"""Steps 1-3 of :class:`STRLClassifier` from the joint embedding ``h`` ``[N, T, D]`` (the
         embedded input features; in pre-training with hidden entries already [MASK] tokens): the
         position embedding is added, then the STRL layers and temporal convolutions run ->
-        ``[N, T, D]``. ``adj``: a float ``[V, V]`` adjacency for the convs' dense reference path."""
+        ``[N, T, D]``. ``adj``: a float ``[V, V]`` adjacency for the convs' dense reference path.
+
+        ``all_layers``: the outputs of every STRL layer (each after its temporal convolution; the
+        last one's is the trunk's output) concatenated over channels, ``[N, T, M * D]`` in layer
+        order: frozen features from every depth, since the last layer of a reconstruction-trained
+        trunk is the one most shaped by its decoder."""
         if h.size(1) > self.max_frames:
             raise ValueError(f"{h.size(1)} frames, but the position embedding holds {self.max_frames} "
                              "(max_frames)")
@@ -283,16 +288,20 @@ class STRLTrunkMixin:
         group = batch if person is None else person_group(person, batch)
         # in the input's precision (float32 under autocast): the residual stream stays float32
         h = h + self.pos_embed[:h.size(1)].to(data.x.dtype)
+        outputs = []
         for i in range(len(self.strl)):
             h = self.strl_layer(i, h, data, group, adj)
             if self.layer_temporal:
                 h = self.layer_temporal[i](h)
-        return self.temporal(h)
+            outputs.append(h)
+        outputs[-1] = self.temporal(h)
+        return torch.cat(outputs, dim=-1) if all_layers else outputs[-1]
 
-    def encode_strl(self, data: Data, adj: Tensor | None = None) -> Tensor:
+    def encode_strl(self, data: Data, adj: Tensor | None = None, all_layers: bool = False) -> Tensor:
         r"""The trunk's output ``[N, T, D]`` of the unmasked input (the features the classifier's
-        head pools, before pooling)."""
-        return self.run_trunk(self.embed(self.input_features(data)), data, adj)
+        head pools, before pooling); ``all_layers``: every STRL layer's, ``[N, T, M * D]``
+        (:meth:`run_trunk`)."""
+        return self.run_trunk(self.embed(self.input_features(data)), data, adj, all_layers)
 
 
 class _PooledEncoderMixin(EncoderMixin):
@@ -470,10 +479,13 @@ class LinearProbe(STRLTrunkMixin, _PooledEncoderMixin, Module):
         trunk = self.trunk_modules() if self.has_trunk else []
         return [m for m in (self.embed, self.encoder, self.encoder_act, self.encoder_temporal, *trunk) if m is not None]
 
-    def encode(self, data: Data, adj: Tensor | None = None) -> Tensor:
+    def encode(self, data: Data, adj: Tensor | None = None, all_layers: bool = False) -> Tensor:
         r"""The frozen representation ``[N, T, D]``: the trunk's output when the probe has one,
-        else ``G_E``'s (:meth:`~skelgraph.nn.encoder.EncoderMixin.encode`)."""
-        return self.encode_strl(data, adj) if self.has_trunk else super().encode(data, adj)
+        else ``G_E``'s (:meth:`~skelgraph.nn.encoder.EncoderMixin.encode`). ``all_layers`` (a
+        probe with a trunk only): every STRL layer's output, ``[N, T, M * D]``."""
+        if all_layers and not self.has_trunk:
+            raise ValueError("all_layers reads the STRL trunk's layers, and this probe has no trunk")
+        return self.encode_strl(data, adj, all_layers) if self.has_trunk else super().encode(data, adj)
 
     def train(self, mode: bool = True) -> LinearProbe:
         super().train(mode)

@@ -151,13 +151,18 @@ class FinetuneConfig:
     warmup_epochs: int = 5
     lr_steps: tuple[int, ...] = (90, 100)  # epochs where the lr is multiplied by lr_gamma
     lr_gamma: float = 0.1
-    # lr multiplier of the encoder G_E (embed, encoder convs) against the new layers: < 1 keeps
+    # lr multiplier of the pre-trained layers (the encoder G_E: embed, encoder convs; and the STRL trunk
+    # when the checkpoint holds it, see pretrained_trunk) against the new layers: < 1 keeps
     # pre-trained weights closer to where pre-training left them (layer-wise lr, as in MAE/BEiT
     # fine-tuning); 1 = one lr for everything (the paper's text)
     encoder_lr_scale: float = 1.0
-    # epochs at the start in which the encoder's lr is 0 (the new layers train first, so their
+    # epochs at the start in which the pre-trained layers' lr is 0 (the new layers train first, so their
     # random start does not distort the pre-trained features: LP-FT, Kumar et al., ICLR 2022); 0 = off
     encoder_frozen_epochs: int = 0
+    # whether the pre-training checkpoint holds the STRL trunk (position embedding, STRL layers, temporal
+    # convs: a scope = "strl" pre-training), which then counts as pre-trained for the two settings above;
+    # unset = read from the checkpoint (False without one), recorded in the run's config; a value set must match
+    pretrained_trunk: bool | None = None
     label_smoothing: float = 0.1
     # augmentation (training batches only; light, per sample)
     augment: bool = True

@@ -51,7 +51,7 @@ from torch_geometric.loader import DataLoader
 from skelgraph.data.dataset import SkeletonDataset
 from skelgraph.data.files import atomic_write_text
 from skelgraph.nn.encoder import ENCODER_PREFIXES
-from skelgraph.nn.strl import LinearProbe, LoadReport, STRLClassifier
+from skelgraph.nn.strl import TRUNK_PREFIXES, LinearProbe, LoadReport, STRLClassifier
 from skelgraph.train.common import (
     DistInfo, MetricsLog, RunDirError, build_augment, check_not_empty, cleanup_distributed, describe_split,
     epoch_loader, lr_factor, prepare_run_dir, resolve_device, restore_training_state, scaled_lr,
@@ -105,19 +105,29 @@ def resolve_encoder_inputs(config: FinetuneConfig, pretrained: dict[str, Any] | 
     values = {key: getattr(config, key) if getattr(config, key) is not None else saved.get(key, default)
               for key, default in ENCODER_DEFAULTS.items()}
     values["features"] = tuple(values["features"])
+    if pretrained is None:  # from scratch (refused in _check if set), or resumed: the run's own value
+        return dataclasses.replace(config, **values, pretrained_trunk=bool(config.pretrained_trunk))
+    holds_trunk = saved.get("scope") == "strl"
+    if config.pretrained_trunk is not None and config.pretrained_trunk != holds_trunk:
+        raise RunDirError(f"pretrained_trunk = {str(config.pretrained_trunk).lower()}, but the pre-training "
+                          f"checkpoint {'holds' if holds_trunk else 'does not hold'} the STRL trunk "
+                          f"(scope {saved.get('scope', 'none')!r}); leave pretrained_trunk unset")
+    values["pretrained_trunk"] = holds_trunk
     return dataclasses.replace(config, **values)
 
 
-def param_groups(model: Module, lr: float, encoder_lr_scale: float = 1.0, split: bool = False) -> list[dict[str, Any]]:
-    """Trainable parameters as SGD groups: the encoder ``G_E`` (``embed``, ``encoder``,
-    ``encoder_act``) at ``lr * encoder_lr_scale``, then the rest at ``lr``; one group when the
-    scale is 1 and ``split`` is not asked for (the schedule then treats the encoder apart)."""
+def param_groups(model: Module, lr: float, encoder_lr_scale: float = 1.0, split: bool = False,
+                 pretrained_prefixes: tuple[str, ...] = ENCODER_PREFIXES) -> list[dict[str, Any]]:
+    """Trainable parameters as SGD groups: the pre-trained layers (names starting with
+    ``pretrained_prefixes``: the encoder ``G_E`` by default, plus :data:`~skelgraph.nn.strl.TRUNK_PREFIXES`
+    when the STRL trunk was pre-trained) at ``lr * encoder_lr_scale``, then the rest at ``lr``; one
+    group when the scale is 1 and ``split`` is not asked for (the schedule then treats them apart)."""
     if encoder_lr_scale < 0:
         raise RunDirError(f"encoder_lr_scale must be >= 0, got {encoder_lr_scale}")
     encoder, rest = [], []
     for name, p in model.named_parameters():
         if p.requires_grad:
-            (encoder if name.startswith(ENCODER_PREFIXES) else rest).append(p)
+            (encoder if name.startswith(pretrained_prefixes) else rest).append(p)
     if (encoder_lr_scale == 1.0 and not split) or not encoder:
         return [{"params": encoder + rest, "lr": lr}]
     return [{"params": encoder, "lr": lr * encoder_lr_scale}, {"params": rest, "lr": lr}]
@@ -178,6 +188,9 @@ def _check(config: FinetuneConfig, pretrained: str | Path | None, resume: bool) 
                           "(or --init none to train from scratch)")
     if not 0.0 < config.label_fraction <= 1.0:
         raise RunDirError(f"label_fraction must be in (0, 1], got {config.label_fraction}")
+    if config.pretrained_trunk and pretrained is None and not resume:
+        raise RunDirError("pretrained_trunk = true needs a pre-training run whose scope was 'strl': pass "
+                          "--pretrained RUN_DIR, or leave pretrained_trunk unset")
 
 
 def _check_resumed_source(pretrained: str | Path | None, state: dict[str, Any], out_dir: Path) -> None:
@@ -223,7 +236,9 @@ def _finetune(config: FinetuneConfig, data_path: Path, out_dir: Path, pretrained
     model, report = build_model(config, in_channels, num_classes, pretrained_state, train_set.layout.to_json())
     model = model.to(device)
     lr = scaled_lr(config.lr, config.batch_size, config.base_batch_size)
-    groups = param_groups(model, lr, config.encoder_lr_scale, split=config.encoder_frozen_epochs > 0)
+    pretrained_prefixes = ENCODER_PREFIXES + (TRUNK_PREFIXES if config.pretrained_trunk else ())
+    groups = param_groups(model, lr, config.encoder_lr_scale, split=config.encoder_frozen_epochs > 0,
+                          pretrained_prefixes=pretrained_prefixes)
     optimizer = torch.optim.SGD(groups, lr=lr, momentum=config.momentum, weight_decay=config.weight_decay,
                                 nesterov=config.nesterov and config.momentum > 0)
     steps_per_epoch = len(make_train_loader(train_set, config, dist_info, 0))

@@ -23,7 +23,8 @@ Protocols, each fitted on ``train_split`` (or its class-balanced ``label_fractio
 Encoder features are the encoder's output ``[N, T, D]`` pooled by
 :func:`~skelgraph.nn.pool.segment_pool`: ``segments=1`` is the mean over frames and joints
 (``D`` features); ``segments=S`` keeps the order of ``S`` consecutive time segments
-(``S * D``); ``keep_joints`` keeps every joint too (``V * M * S * D``).
+(``S * D``); ``keep_joints`` keeps every joint too (``V * M * S * D``); ``all_layers`` (a
+``scope = "strl"`` run) reads the output of every STRL layer, concatenated, instead of the last.
 
 Writes ``frozen_metrics.json`` (every source x protocol: top-1, top-5, mean class accuracy,
 feature dimension, the probe's ``C``, iterations and whether it converged).
@@ -67,13 +68,14 @@ def raw_input_features(data: Any, features: Sequence[str]) -> Tensor:
     return segment_pool(x, batch, getattr(data, "num_graphs", 1), segments=x.size(1), keep_nodes=True)
 
 
-def encoder_features(model: Any, data: Any, segments: int = 1, keep_joints: bool = False) -> Tensor:
+def encoder_features(model: Any, data: Any, segments: int = 1, keep_joints: bool = False,
+                     all_layers: bool = False) -> Tensor:
     r"""The frozen encoder's output ``[N, T, D]`` of ``model`` (any model built on
     :class:`~skelgraph.nn.encoder.EncoderMixin`: its :meth:`encode`, which for a
     :class:`~skelgraph.nn.strl.LinearProbe` with a pre-trained trunk is the trunk's) pooled by
     :func:`~skelgraph.nn.pool.segment_pool`: ``[B, S * D]`` (``[B, V * M * S * D]`` with
-    ``keep_joints``)."""
-    h = model.encode(data)
+    ``keep_joints``). ``all_layers`` (a trunk only): every STRL layer's output, ``D`` -> ``L * D``."""
+    h = model.encode(data, all_layers=True) if all_layers else model.encode(data)
     batch = getattr(data, "batch", None)
     return segment_pool(h, batch, getattr(data, "num_graphs", 1), segments=min(segments, h.size(1)),
                         keep_nodes=keep_joints)
@@ -145,7 +147,8 @@ def linear_probe_scores(train_x: np.ndarray, train_y: np.ndarray, test_x: np.nda
 
 def frozen_evaluate(data_path: str | Path, *, pretrained: str | Path | None = None, split: str | None = None,
                     train_split: str | None = None, protocols: Sequence[str] = ("linear", "1nn"),
-                    sources: Sequence[str] = SOURCES, segments: int = 1, keep_joints: bool = False, k: int = 20,
+                    sources: Sequence[str] = SOURCES, segments: int = 1, keep_joints: bool = False,
+                    all_layers: bool = False, k: int = 20,
                     probe_c: float | None = None, label_fraction: float = 1.0, num_frames: int | None = None,
                     features: Sequence[str] | None = None,
                     out: str | Path | None = None, batch_size: int = 64, device: str = "auto", workers: int = 0,
@@ -160,6 +163,7 @@ def frozen_evaluate(data_path: str | Path, *, pretrained: str | Path | None = No
         split / train_split: Scored split / fitted split (default: the run's ``split``; both
             must be given when the run has none).
         segments / keep_joints: Pooling of encoder features (module docs).
+        all_layers: Features of every STRL layer of a pre-trained trunk, concatenated (module docs).
         k: Neighbours of the ``knn`` protocol.
         probe_c: ``C`` of the linear probe (default: chosen by cross-validation on the fit set).
         label_fraction: Fit on this class-balanced, seeded fraction of the fit split's labels
@@ -223,6 +227,9 @@ def frozen_evaluate(data_path: str | Path, *, pretrained: str | Path | None = No
     if trunk is not None and frames > trunk["max_frames"]:
         raise EvaluationError(f"{pretrained} pre-trained the STRL network on {trunk['max_frames']} frames: "
                               f"--frames {frames} is more than its position embedding holds")
+    if all_layers and trunk is None:
+        raise EvaluationError(f"--all-layers reads the layers of a pre-trained STRL trunk, and "
+                              f"{pretrained or 'no pre-training run'} has none (it needs scope = 'strl')")
     if state is not None:
         arch = check_compatible(state, in_channels=in_channels, features=features)
     else:
@@ -232,11 +239,11 @@ def frozen_evaluate(data_path: str | Path, *, pretrained: str | Path | None = No
     if "pretrained" in sources:
         model = LinearProbe.from_pretrained(state, num_classes, layout=test_set.layout.to_json(),
                                             in_channels=in_channels)[0].to(dev).eval()
-        extractors["pretrained"] = lambda b, m=model: encoder_features(m, b, segments, keep_joints)
+        extractors["pretrained"] = lambda b, m=model: encoder_features(m, b, segments, keep_joints, all_layers)
     if "random" in sources:
         torch.manual_seed(seed)
         model = LinearProbe(**arch, **(trunk or {}), num_classes=num_classes).to(dev).eval()
-        extractors["random"] = lambda b, m=model: encoder_features(m, b, segments, keep_joints)
+        extractors["random"] = lambda b, m=model: encoder_features(m, b, segments, keep_joints, all_layers)
     if "raw" in sources:
         extractors["raw"] = lambda b: raw_input_features(b, feature_names)
 
@@ -273,6 +280,7 @@ def frozen_evaluate(data_path: str | Path, *, pretrained: str | Path | None = No
         "data": str(data_path), "pretrained": str(pretrained) if pretrained is not None else None,
         "split": split, "train_split": fit_split, "label_fraction": label_fraction, "seed": seed,
         "num_frames": frames, "features": feature_names, "segments": segments, "keep_joints": keep_joints,
+        "all_layers": all_layers,
         "fit_samples": int(fit_y.numel()), "test_samples": int(test_y.numel()),
         "dims": dims, "results": results,
     }

@@ -115,3 +115,24 @@ def test_linear_probe_reads_the_frozen_trunk():
     assert not any(p.requires_grad for name, p in probe.named_parameters() if not name.startswith("classifier"))
     probe.train()
     assert not probe.layer_temporal[0].training  # frozen BatchNorms keep their statistics
+
+
+@pytest.mark.parametrize("temporal", ["per-layer", "head"])
+def test_all_layers_stacks_every_strl_layer_and_ends_with_the_trunks_output(temporal):
+    torch.manual_seed(0)
+    probe = LinearProbe(3, 4, hidden_channels=8, strl_layers=2, max_frames=9, temporal=temporal).eval()
+    data = _batch()
+    h = probe.embed(probe.input_features(data)) + probe.pos_embed[:9]
+    group = data.batch
+    first = probe.strl_layer(0, h, data, group)
+    if temporal == "per-layer":
+        first = probe.layer_temporal[0](first)
+    stacked = probe.encode(data, all_layers=True)
+    assert stacked.shape == (data.num_nodes, 9, 16)
+    assert torch.allclose(stacked[..., :8], first, atol=1e-6)  # layer 1's output, by hand
+    assert torch.equal(stacked[..., 8:], probe.encode(data))  # the last block is the usual feature
+
+
+def test_all_layers_needs_a_trunk():
+    with pytest.raises(ValueError, match="no trunk"):
+        LinearProbe(3, 4, hidden_channels=8).encode(_batch(), all_layers=True)
