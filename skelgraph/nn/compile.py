@@ -45,8 +45,7 @@ def _dense_parts(model: Module, temporal: bool = False) -> list[Module]:
                 parts.append(module)
         elif isinstance(getattr(module, "mlp", None), Module):  # a conv's MLP (GIN)
             parts.append(module.mlp)
-    for name in ("encoder_act",):
-        parts.extend(getattr(model, name, None) or [])
+    parts.extend(getattr(model, "encoder_act", None) or [])
     return parts
 
 

@@ -251,12 +251,8 @@ class STRLTrunkMixin:
         return {"strl_layers": len(self.strl), "temporal": self.temporal_mode, "max_frames": self.max_frames}
 
     def strl_layer(self, i: int, h: Tensor, data: Data, group: Tensor, adj: Tensor | None = None) -> Tensor:
-        r"""STRL layer ``i``: ``[N, T, D] -> [N, T, D]`` (see step 2 of :class:`STRLClassifier`).
-
-        ``Linear_{2D->D}([H, Repeat(S)])`` is computed as ``H W_h^T + b + Repeat(S W_s^T)`` with
-        ``[W_h, W_s]`` the halves of the layer's weight: the same linear map, but the ``S`` half
-        runs on the ``G`` pooled rows instead of all ``N`` nodes, and the ``[N, T, 2D]``
-        concatenation is never built."""
+        r"""STRL layer ``i``: ``[N, T, D] -> [N, T, D]`` (see step 2 of :class:`STRLClassifier`): the
+        encoder pass, then :func:`strl_mix` (which says how the ``2D -> D`` map is computed)."""
         g = self.run_encoder(h, data.edge_index, getattr(data, "hop", None), adj)
         return self.strl_mix(h, g, group, contiguous_group_size(group), self.strl[i], self.strl_norm[i],
                              self.strl_act[i])
@@ -288,14 +284,15 @@ class STRLTrunkMixin:
         group = batch if person is None else person_group(person, batch)
         # in the input's precision (float32 under autocast): the residual stream stays float32
         h = h + self.pos_embed[:h.size(1)].to(data.x.dtype)
-        outputs = []
+        earlier = []  # the layers before the last, kept only when asked for (all_layers)
         for i in range(len(self.strl)):
+            if all_layers and i > 0:
+                earlier.append(h)
             h = self.strl_layer(i, h, data, group, adj)
             if self.layer_temporal:
                 h = self.layer_temporal[i](h)
-            outputs.append(h)
-        outputs[-1] = self.temporal(h)
-        return torch.cat(outputs, dim=-1) if all_layers else outputs[-1]
+        h = self.temporal(h)
+        return torch.cat([*earlier, h], dim=-1) if all_layers else h
 
     def encode_strl(self, data: Data, adj: Tensor | None = None, all_layers: bool = False) -> Tensor:
         r"""The trunk's output ``[N, T, D]`` of the unmasked input (the features the classifier's
