@@ -112,7 +112,7 @@ def test_resume_after_kill_equals_uninterrupted_run(synth_file, tmp_path):
 @pytest.mark.slow
 def test_two_process_gloo_run(synth_file, tmp_path):
     config = _tiny_config(tmp_path)
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29533",
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
            "-m", "skelgraph", "pretrain", str(synth_file), "--config", str(config), "--out", str(tmp_path / "ddp"),
            "--epochs", "2", "--batch-size", "8", "--split", "train", "--device", "cpu"]
     result = subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=300)
