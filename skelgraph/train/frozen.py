@@ -138,7 +138,8 @@ def linear_probe_scores(train_x: np.ndarray, train_y: np.ndarray, test_x: np.nda
     info.update(C=c, iterations=iterations,
                 converged=iterations < MAX_ITER and not any("converge" in str(w.message) for w in caught))
     scores = np.full((test_x.shape[0], num_classes), -np.inf)
-    scores[:, logistic.classes_] = model.predict_log_proba(test_x)
+    with np.errstate(divide="ignore"):  # a probability that underflows to 0 scores -inf, as an absent class
+        scores[:, logistic.classes_] = model.predict_log_proba(test_x)
     return scores, info
 
 

@@ -1,4 +1,5 @@
 import json
+import warnings
 
 import numpy as np
 import pytest
@@ -90,6 +91,18 @@ def test_linear_probe_scores_absent_classes_minus_infinity():
     x = np.array([[0.0], [0.1], [0.2], [5.0], [5.1], [5.2]])
     scores, _ = linear_probe_scores(x, np.array([0, 0, 0, 2, 2, 2]), x, 3, c=1.0)
     assert np.isneginf(scores[:, 1]).all() and np.isfinite(scores[:, [0, 2]]).all()
+
+
+def test_linear_probe_scores_an_underflowed_probability_without_a_warning():
+    # far beyond the margin the other class's probability is 0.0: its score is -inf, and numpy's
+    # divide-by-zero warning must not reach the user's output
+    g = np.random.default_rng(0)
+    x = np.concatenate([g.normal(-1, 0.1, (20, 3)), g.normal(1, 0.1, (20, 3))])
+    far = np.array([[-400.0] * 3, [400.0] * 3])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        scores, _ = linear_probe_scores(x, np.repeat([0, 1], 20), far, 2, c=1e4)
+    assert np.isneginf(scores[[0, 1], [1, 0]]).all() and scores.argmax(1).tolist() == [0, 1]
 
 
 def test_same_split_for_fit_and_score_is_refused(run):
