@@ -662,6 +662,14 @@ def finetune(data: Path, config_path: Path | None, out: Path, pretrained: Path |
 @click.option("--all-layers", is_flag=True,
               help="With --protocol and a scope = 'strl' run: features of every STRL layer, concatenated "
                    "(default: the trunk's last output).")
+@click.option("--fit-copies", type=click.IntRange(0), default=0, show_default=True,
+              help="With --protocol: add this many augmented copies of every fit sample to the fit set (rotated, "
+                   "scaled, sheared within --fit-augment; the same draws for every source; the scored split is "
+                   "never augmented).")
+@click.option("--fit-augment", type=(FiniteFloatRange(0), FiniteFloatRange(0), FiniteFloatRange(0)),
+              default=(10.0, 0.1, 0.1), show_default=True, metavar="DEGREES SCALE SHEAR",
+              help="With --fit-copies: the bounds of the copies' rotation (degrees about each axis), scale "
+                   "(factors in [1 - s, 1 + s]) and shear.")
 @click.option("--probe-c", type=FiniteFloatRange(0, min_open=True), default=None,
               help="With --protocol linear: the logistic regression's C (default: chosen by 3-fold CV on the fit "
                    "split).")
@@ -670,7 +678,8 @@ def finetune(data: Path, config_path: Path | None, out: Path, pretrained: Path |
 def evaluate(run_dir: Path, data: Path, split: str | None, knn: int | None, train_split: str | None, majority: bool,
              label_fraction: float, pretrained: Path | None, init: str | None, out: Path | None, batch_size: int,
              device: str, workers: int, seed: int, protocols: tuple[str, ...], baselines: bool, segments: int,
-             keep_joints: bool, all_layers: bool, probe_c: float | None, frames: int | None) -> None:
+             keep_joints: bool, all_layers: bool, fit_copies: int, fit_augment: tuple[float, float, float],
+             probe_c: float | None, frames: int | None) -> None:
     """Evaluate RUN_DIR (a `finetune` run, or one of its checkpoints such as RUN/best.pt, whose
     files then go to RUN/eval_best/) on DATA: top-1, top-5, per-class accuracy, confusion
     matrix. Writes metrics.json and confusion.png; prints a short table.
@@ -698,7 +707,7 @@ def evaluate(run_dir: Path, data: Path, split: str | None, knn: int | None, trai
             summary = frozen_evaluate(data, pretrained=pretrained, split=split, train_split=train_split,
                                       protocols=protocols, sources=sources, segments=segments,
                                       keep_joints=keep_joints, all_layers=all_layers, k=knn or 20,
-                                      probe_c=probe_c,
+                                      fit_copies=fit_copies, fit_augment=fit_augment, probe_c=probe_c,
                                       label_fraction=label_fraction, num_frames=frames, out=out or run_dir,
                                       batch_size=batch_size, device=device, workers=workers, seed=seed)
         click.echo(f"fit {summary['fit_samples']} ({summary['train_split']}), score {summary['test_samples']} "

@@ -26,6 +26,12 @@ Encoder features are the encoder's output ``[N, T, D]`` pooled by
 (``S * D``); ``keep_joints`` keeps every joint too (``V * M * S * D``); ``all_layers`` (a
 ``scope = "strl"`` run) reads the output of every STRL layer, concatenated, instead of the last.
 
+``fit_copies = K`` adds K augmented copies of every fit sample to the fit set (rotated, scaled and
+sheared within ``fit_augment``, the training augmentation's transforms; the scored split is never
+augmented). Every source reads the same draws, so the baselines stay measured the same way; a
+fit set that covers more viewpoints matters most when the scored split is another camera
+(NW-UCLA's cross-view protocol).
+
 Writes ``frozen_metrics.json`` (every source x protocol: top-1, top-5, mean class accuracy,
 feature dimension, the probe's ``C``, iterations and whether it converged).
 """
@@ -47,6 +53,7 @@ from skelgraph.data.files import atomic_write_text, make_folder
 from skelgraph.nn.encoder import graph_centers
 from skelgraph.nn.features import skeleton_features
 from skelgraph.nn.pool import segment_pool
+from skelgraph.transforms.augment import spatial_augment
 from skelgraph.train.evaluate import EvaluationError, classification_metrics, collect, knn_scores
 
 PROTOCOLS = ("linear", "1nn", "knn")
@@ -54,6 +61,7 @@ SOURCES = ("pretrained", "random", "raw")
 C_GRID = (1e-4, 1e-3, 1e-2, 1e-1, 1.0)  # inverse L2 strength of the logistic probe, chosen by CV
 FALLBACK_C = 1.0  # when a class has a single fit sample, cross-validation cannot run
 MAX_ITER = 5000
+FIT_AUGMENT = (10.0, 0.1, 0.1)  # rotate (degrees), scale, shear of fit copies: the training augmentation's defaults
 
 
 # ----------------------------------------------------------------------------- features
@@ -149,8 +157,9 @@ def linear_probe_scores(train_x: np.ndarray, train_y: np.ndarray, test_x: np.nda
 def frozen_evaluate(data_path: str | Path, *, pretrained: str | Path | None = None, split: str | None = None,
                     train_split: str | None = None, protocols: Sequence[str] = ("linear", "1nn"),
                     sources: Sequence[str] = SOURCES, segments: int = 1, keep_joints: bool = False,
-                    all_layers: bool = False, k: int = 20,
-                    probe_c: float | None = None, label_fraction: float = 1.0, num_frames: int | None = None,
+                    all_layers: bool = False, k: int = 20, fit_copies: int = 0,
+                    fit_augment: tuple[float, float, float] = FIT_AUGMENT, probe_c: float | None = None,
+                    label_fraction: float = 1.0, num_frames: int | None = None,
                     features: Sequence[str] | None = None,
                     out: str | Path | None = None, batch_size: int = 64, device: str = "auto", workers: int = 0,
                     seed: int = 0, progress: bool | None = None) -> dict[str, Any]:
@@ -166,6 +175,8 @@ def frozen_evaluate(data_path: str | Path, *, pretrained: str | Path | None = No
         segments / keep_joints: Pooling of encoder features (module docs).
         all_layers: Features of every STRL layer of a pre-trained trunk, concatenated (module docs).
         k: Neighbours of the ``knn`` protocol.
+        fit_copies / fit_augment: Augmented copies of every fit sample added to the fit set, and
+            the ``(rotate degrees, scale, shear)`` bounds they are drawn in (module docs).
         probe_c: ``C`` of the linear probe (default: chosen by cross-validation on the fit set).
         label_fraction: Fit on this class-balanced, seeded fraction of the fit split's labels
             (the subset ``finetune --label-fraction`` trains on with the same ``seed``).
@@ -203,6 +214,10 @@ def frozen_evaluate(data_path: str | Path, *, pretrained: str | Path | None = No
         raise EvaluationError(f"k must be >= 1, got {k}")
     if not 0.0 < label_fraction <= 1.0:
         raise EvaluationError(f"label_fraction must be in (0, 1], got {label_fraction}")
+    if fit_copies < 0:
+        raise EvaluationError(f"fit_copies must be >= 0, got {fit_copies}")
+    if fit_copies and spatial_augment(*fit_augment) is None:
+        raise EvaluationError(f"fit_copies = {fit_copies} needs a non-zero bound in fit_augment, got {fit_augment}")
     if probe_c is not None and not probe_c > 0:
         raise EvaluationError(f"the probe's C must be > 0, got {probe_c}")
 
@@ -256,6 +271,9 @@ def frozen_evaluate(data_path: str | Path, *, pretrained: str | Path | None = No
     for source in (s for s in SOURCES if s in extractors):
         started = time.perf_counter()
         fit_x, fit_y = collect(extractors[source], loader(fit_set), dev, f"{source} (fit)", progress)
+        if fit_copies:
+            fit_x, fit_y = _with_copies(extractors[source], loader(fit_set), fit_x, fit_y, fit_copies, fit_augment,
+                                        seed, dev, f"{source} (fit copies)", progress)
         test_x, test_y = collect(extractors[source], loader(test_set), dev, f"{source} (test)", progress)
         fit_keep, test_keep = fit_y >= 0, test_y >= 0
         fit_x, fit_y, test_x, test_y = fit_x[fit_keep], fit_y[fit_keep], test_x[test_keep], test_y[test_keep]
@@ -281,7 +299,7 @@ def frozen_evaluate(data_path: str | Path, *, pretrained: str | Path | None = No
         "data": str(data_path), "pretrained": str(pretrained) if pretrained is not None else None,
         "split": split, "train_split": fit_split, "label_fraction": label_fraction, "seed": seed,
         "num_frames": frames, "features": feature_names, "segments": segments, "keep_joints": keep_joints,
-        "all_layers": all_layers,
+        "all_layers": all_layers, "fit_copies": fit_copies, "fit_augment": list(fit_augment) if fit_copies else None,
         "fit_samples": int(fit_y.numel()), "test_samples": int(test_y.numel()),
         "dims": dims, "results": results,
     }
@@ -290,6 +308,22 @@ def frozen_evaluate(data_path: str | Path, *, pretrained: str | Path | None = No
         atomic_write_text(out_dir / "frozen_metrics.json", json.dumps(summary, indent=2) + "\n")
         summary["metrics_path"] = str(out_dir / "frozen_metrics.json")
     return summary
+
+
+def _with_copies(extract: Any, loader: Any, fit_x: Tensor, fit_y: Tensor, copies: int,
+                 bounds: tuple[float, float, float], seed: int, device: torch.device, desc: str,
+                 progress: bool | None) -> tuple[Tensor, Tensor]:
+    r"""``fit_x [N, F]`` / ``fit_y [N]`` followed by ``copies`` augmented passes over ``loader``:
+    ``[(1 + copies) * N, F]``. Copy ``c`` draws from its own generator (seeded by ``seed`` and
+    ``c``), so every source sees the same augmented skeletons."""
+    xs, ys = [fit_x], [fit_y]
+    for copy in range(copies):
+        augment = spatial_augment(*bounds, generator=torch.Generator().manual_seed(seed * 1_000_003 + copy + 1))
+        x, y = collect(lambda b: extract(augment(b.clone())), loader, device, f"{desc} {copy + 1}/{copies}",
+                       progress)
+        xs.append(x)
+        ys.append(y)
+    return torch.cat(xs), torch.cat(ys)
 
 
 def format_table(summary: dict[str, Any]) -> str:

@@ -9,7 +9,7 @@ from skelgraph.data.dataset import SkeletonDataset
 from skelgraph.data.synth_file import write_synthetic
 from skelgraph.train.config import PretrainConfig, load_config
 from skelgraph.train.evaluate import EvaluationError
-from skelgraph.train.frozen import format_table, frozen_evaluate, linear_probe_scores, raw_input_features
+from skelgraph.train.frozen import _with_copies, format_table, frozen_evaluate, linear_probe_scores, raw_input_features
 from skelgraph.train.pretrain import pretrain
 
 pytest.importorskip("sklearn")
@@ -124,6 +124,57 @@ def test_label_fraction_fits_on_fewer_samples(run):
     assert s["fit_samples"] == 9  # 16 train samples in each of 3 classes, a fifth of each, rounded
 
 
+def test_fit_copies_add_augmented_samples_to_the_fit_split_only(run):
+    data, pre = run
+    s = frozen_evaluate(data, pretrained=pre, split="test", protocols=("1nn",), sources=("raw",), fit_copies=2,
+                        progress=False)
+    assert s["fit_samples"] == 3 * 48 and s["test_samples"] == 12
+    assert s["fit_copies"] == 2 and s["fit_augment"] == [10.0, 0.1, 0.1]
+
+
+def _fit_loader(data):
+    from torch_geometric.loader import DataLoader
+
+    return DataLoader(SkeletonDataset(data, split="train", num_frames=8), batch_size=16)
+
+
+def _positions(batch):
+    return raw_input_features(batch, ["position"])
+
+
+def test_fit_copies_scale_within_their_bound_and_keep_the_originals_first(run):
+    data, _ = run
+    originals = torch.cat([_positions(b) for b in _fit_loader(data)])
+    labels = torch.cat([b.y for b in _fit_loader(data)])
+    out_x, out_y = _with_copies(_positions, _fit_loader(data), originals, labels, 1, (0.0, 0.5, 0.0), 0,
+                                torch.device("cpu"), "copies", False)
+    assert out_x.shape == (2 * len(originals), originals.size(1)) and torch.equal(out_y, labels.repeat(2))
+    assert torch.equal(out_x[:len(originals)], originals)
+    copy = out_x[len(originals):].view(len(originals), -1, 3)  # [B, nodes x frames, xyz]
+    base = originals.view(len(originals), -1, 3)
+    nonzero = base.abs() > 1e-3
+    ratio = copy[nonzero] / base[nonzero]
+    assert ((ratio >= 0.5 - 1e-4) & (ratio <= 1.5 + 1e-4)).all() and not torch.allclose(copy, base)
+
+
+def test_fit_copies_are_the_same_draws_whatever_the_source(run):
+    data, _ = run
+    originals = torch.cat([_positions(b) for b in _fit_loader(data)])
+    labels = torch.cat([b.y for b in _fit_loader(data)])
+    args = (originals, labels, 2, (30.0, 0.1, 0.1), 3, torch.device("cpu"), "copies", False)
+    first, _ = _with_copies(_positions, _fit_loader(data), *args)
+    again, _ = _with_copies(_positions, _fit_loader(data), *args)
+    doubled, _ = _with_copies(lambda b: 2 * _positions(b), _fit_loader(data), 2 * originals, *args[1:])
+    assert torch.equal(first, again) and torch.allclose(doubled, 2 * first)
+
+
+def test_fit_copies_without_a_bound_are_refused(run):
+    data, pre = run
+    with pytest.raises(EvaluationError, match="fit_augment"):
+        frozen_evaluate(data, pretrained=pre, split="test", sources=("raw",), fit_copies=1, fit_augment=(0, 0, 0),
+                        progress=False)
+
+
 def test_table_has_the_three_rows(run):
     data, pre = run
     s = frozen_evaluate(data, pretrained=pre, split="test", protocols=("1nn", "knn"), k=3, progress=False)
@@ -144,6 +195,20 @@ def test_cli_prints_the_three_rows_and_writes_the_file(run, tmp_path):
     assert result.exit_code == 0, result.output
     assert [line.split()[0] for line in result.stdout.splitlines()[2:]] == ["pretrained", "random", "raw"]
     assert json.loads((tmp_path / "out" / "frozen_metrics.json").read_text())["segments"] == 2
+
+
+def test_cli_fit_copies_are_recorded(run, tmp_path):
+    from click.testing import CliRunner
+
+    from skelgraph.cli import main
+
+    data, pre = run
+    result = CliRunner().invoke(main, ["evaluate", str(tmp_path / "out"), str(data), "--pretrained", str(pre),
+                                       "--protocol", "1nn", "--split", "test", "--no-baselines", "--fit-copies", "1",
+                                       "--fit-augment", "30", "0", "0.2"])
+    assert result.exit_code == 0, result.output
+    written = json.loads((tmp_path / "out" / "frozen_metrics.json").read_text())
+    assert written["fit_copies"] == 1 and written["fit_augment"] == [30.0, 0.0, 0.2] and written["fit_samples"] == 96
 
 
 def test_cli_frozen_protocol_with_init_is_a_usage_error(run, tmp_path):
