@@ -205,7 +205,7 @@ def _progress(results, total: int, description: str):
 @click.option("--mat-dims", default="VCT", show_default=True,
               help="mat: its dimension order (V joints, C coordinates, T frames, M persons).")
 @click.option("--workers", default=0, show_default=True, type=click.IntRange(0),
-              help="Parallel reader processes (0 = read in this process).")
+              help="Parallel reader processes (0 = read in this process; at most one per core and per file).")
 @click.option("--strict", is_flag=True, help="Fail if any file cannot be read (default: skip and report it).")
 @click.option("--decimals", default=None, type=click.IntRange(0, 9),
               help="LOSSY: keep N decimal digits of each coordinate (HDF5 scale-offset filter; every value "

@@ -41,6 +41,14 @@ def test_ntu_samples_match_the_reference_array(tmp_path):
     assert "S001C001P001R001A001" in [store.names[i] for i in store.split_indices("xsub_train")]
 
 
+def test_more_workers_than_files_start_only_as_many_readers(tmp_path):
+    src = shared_file("ntu_samples")
+    result = run("ntu", src, tmp_path / "ntu.h5", "--workers", "512")
+    assert result.exit_code == 0, result.output
+    assert "--workers 512: " in result.output and "reader processes used" in result.output
+    assert "# --workers 512: " in (tmp_path / "ntu.h5.report.txt").read_text()
+
+
 def test_ntu_default_preprocessing_centres_on_spine_mid(tmp_path):
     src = shared_file("ntu_samples")
     out = tmp_path / "ntu.h5"

@@ -30,6 +30,7 @@ from skelgraph.data.sequence import SkeletonError, SkeletonSequence, printable
 from skelgraph.data.sources import SINGLE_PERSON_KINDS, ReadOptions, Source, item_stem, open_source
 from skelgraph.data.splits import STANDARD_SPLITS, read_split_file
 from skelgraph.graph.layouts import Layout
+from skelgraph.threads import available_cores
 
 NUM_FAILURES_SHOWN = 3  # failures named in the error when nothing could be read
 
@@ -210,14 +211,21 @@ def _preprocess(kind: str, src: Path, out: Path, report: PreprocessReport, layou
         report.notes.append(f"joints left out (no match in {source.mapped['to']}): "
                             f"{', '.join(source.mapped['dropped'])}")
 
+    # more reader processes than files or cores only costs start-ups (each spawn imports numpy and h5py)
+    cores = available_cores()
+    workers = min(options.workers, len(items), cores)
+    if workers < options.workers:
+        report.notes.append(f"--workers {options.workers}: {workers} reader processes used "
+                            f"({len(items)} files, {cores} cores)")
+
     seen_channels: list[int] = []
 
     def good_samples() -> Iterator[SkeletonSequence]:
         load = functools.partial(_load_one, load=source.load, item_name=source.item_name, layout=source.layout,
                                  options=steps, labels=labels, max_frames=options.max_frames)
         with contextlib.ExitStack() as stack:
-            if options.workers > 0:
-                pool = stack.enter_context(mp.get_context("spawn").Pool(options.workers))
+            if workers > 0:
+                pool = stack.enter_context(mp.get_context("spawn").Pool(workers))
                 results: Iterable[Any] = pool.imap(load, items, chunksize=8)
             else:
                 results = map(load, items)
