@@ -116,12 +116,14 @@ def test_demo_runs_every_stage_and_prints_the_table(runner, tmp_path, monkeypatc
     out = tmp_path / "demo"
     result = runner.invoke(main, ["demo", "--out", str(out)])
     assert result.exit_code == 0, result.output
-    for row in ("fine-tuned from SkeletonMAE", "from scratch", "k-NN, pre-trained encoder", "k-NN, random encoder",
-                "k-NN, raw input", "logistic regression, pre-trained encoder", "logistic regression, raw input"):
+    for row in ("fine-tuned from SkeletonMAE", "from scratch", "k-NN, pre-trained network", "k-NN, random network",
+                "k-NN, raw input", "1-NN cosine, pre-trained network", "1-NN cosine, raw input",
+                "logistic regression, pre-trained network", "logistic regression, raw input"):
         assert row in result.output
     assert (out / "summary.json").exists() and (out / "finetune" / "confusion.png").exists()
-    assert set(json.loads((out / "frozen" / "frozen_metrics.json").read_text())["results"]) == {
-        "pretrained", "random", "raw"}
+    frozen = json.loads((out / "frozen" / "frozen_metrics.json").read_text())
+    assert set(frozen["results"]) == {"pretrained", "random", "raw"} and frozen["keep_joints"]
+    assert 'scope = "strl"' in (out / "pretrain" / "config.toml").read_text()  # the recipe NW-UCLA chose
 
 
 def test_demo_refuses_to_replace_a_foreign_directory(runner, tmp_path):
