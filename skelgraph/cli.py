@@ -38,7 +38,7 @@ from skelgraph import allocator
 from skelgraph.allocator import keep_freed_memory
 from skelgraph.nn.conv import CONV_NAMES  # torch-free (the package loads its modules on first use)
 from skelgraph.threads import apply_default_threads, current_choice
-from skelgraph.train.config import MAX_SEED
+from skelgraph.train.config import MAX_SEED, PretrainConfig
 
 #: (module, class) of every expected failure; subclasses count too (SourceError, LabelError, ...).
 USER_ERRORS = (
@@ -667,7 +667,8 @@ def finetune(data: Path, config_path: Path | None, out: Path, pretrained: Path |
                    "scaled, sheared within --fit-augment; the same draws for every source; the scored split is "
                    "never augmented).")
 @click.option("--fit-augment", type=(FiniteFloatRange(0), FiniteFloatRange(0), FiniteFloatRange(0)),
-              default=(10.0, 0.1, 0.1), show_default=True, metavar="DEGREES SCALE SHEAR",
+              default=(PretrainConfig.aug_rotate, PretrainConfig.aug_scale, PretrainConfig.aug_shear),
+              show_default=True, metavar="DEGREES SCALE SHEAR",
               help="With --fit-copies: the bounds of the copies' rotation (degrees about each axis), scale "
                    "(factors in [1 - s, 1 + s]) and shear.")
 @click.option("--probe-c", type=FiniteFloatRange(0, min_open=True), default=None,

@@ -53,15 +53,17 @@ from skelgraph.data.files import atomic_write_text, make_folder
 from skelgraph.nn.encoder import graph_centers
 from skelgraph.nn.features import skeleton_features
 from skelgraph.nn.pool import segment_pool
-from skelgraph.transforms.augment import spatial_augment
+from skelgraph.train.config import PretrainConfig
 from skelgraph.train.evaluate import EvaluationError, classification_metrics, collect, knn_scores
+from skelgraph.transforms.augment import spatial_augment
 
 PROTOCOLS = ("linear", "1nn", "knn")
 SOURCES = ("pretrained", "random", "raw")
 C_GRID = (1e-4, 1e-3, 1e-2, 1e-1, 1.0)  # inverse L2 strength of the logistic probe, chosen by CV
 FALLBACK_C = 1.0  # when a class has a single fit sample, cross-validation cannot run
 MAX_ITER = 5000
-FIT_AUGMENT = (10.0, 0.1, 0.1)  # rotate (degrees), scale, shear of fit copies: the training augmentation's defaults
+# rotate (degrees), scale, shear bounds of fit copies: the training augmentation's defaults
+FIT_AUGMENT = (PretrainConfig.aug_rotate, PretrainConfig.aug_scale, PretrainConfig.aug_shear)
 
 
 # ----------------------------------------------------------------------------- features
