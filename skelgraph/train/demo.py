@@ -17,10 +17,10 @@ The pre-training recipe is the one our NW-UCLA validation chose (``experiments/R
 (``scope = "strl"``), the encoder reads positions and frame-to-frame motion with a temporal
 convolution after each layer, body parts are hidden afresh every 8 frames, hidden joints'
 positions and motion are rebuilt under a normalised squared error, and a contrastive term
-(weight 0.5) ties the masked sequence to an augmented view of it. Sized to finish in a few minutes on 2 CPU cores:
-a smaller model (D=32, T=32) and shorter schedules than the paper's. Each stage is an ordinary
-run directory (``config.toml`` inside), so every number can be reproduced with the ``skelgraph``
-commands the README gives.
+(weight 0.5) ties the masked sequence to an augmented view of it. Sized to finish in minutes
+on 2 CPU cores: a smaller model (D=32, T=32) and shorter schedules than the paper's. Each stage
+is an ordinary run directory (``config.toml`` inside), so every number can be reproduced with
+the ``skelgraph`` commands the README gives.
 """
 from __future__ import annotations
 
