@@ -34,6 +34,7 @@ from skelgraph.nn.activation import FastPReLU as PReLU  # torch's PReLU, same we
 from skelgraph.nn.conv import make_conv
 from skelgraph.nn.features import center_nodes, check_features, skeleton_features
 from skelgraph.nn.linear import FastLinear
+from skelgraph.transforms.functional import parent_nodes_from_hops
 
 ENCODER_PREFIXES = ("embed.", "encoder.", "encoder_act.", "encoder_temporal.")  # G_E's parameters
 
@@ -153,6 +154,20 @@ def graph_centers(data: Data, features: Sequence[str]) -> Tensor | None:
     return center_nodes(data.joint, data.hop)
 
 
+def graph_parents(data: Data, features: Sequence[str]) -> Tensor | None:
+    r"""Parent node of every node ``[N]`` when ``features`` need it (``bone``), else ``None``:
+    the neighbour one bone nearer the centre joint, read from every bone of the graph (also those
+    a masking transform moved to ``data.masked_edge_index``, which are still the body's bones)."""
+    if "bone" not in features:
+        return None
+    if "hop" not in data:
+        raise ValueError("the bone feature needs data.hop (graphs from skeleton_to_data have it)")
+    edges = data.edge_index
+    if getattr(data, "masked_edge_index", None) is not None:
+        edges = torch.cat([edges, data.masked_edge_index], dim=1)
+    return parent_nodes_from_hops(edges, data.hop)
+
+
 class EncoderMixin:
     r"""Builds and runs ``G_E``; used by :class:`~skelgraph.nn.mae.SkeletonMAE`,
     :class:`~skelgraph.nn.strl.STRLClassifier` and :class:`~skelgraph.nn.strl.LinearProbe`."""
@@ -179,7 +194,8 @@ class EncoderMixin:
 
     def input_features(self, data: Data) -> Tensor:
         r"""The encoder's input ``[N, T, C_f]`` from ``data.x`` ``[N, T, C]``."""
-        return skeleton_features(data.x, self.feature_names, graph_centers(data, self.feature_names))
+        return skeleton_features(data.x, self.feature_names, graph_centers(data, self.feature_names),
+                                 graph_parents(data, self.feature_names))
 
     def encode(self, data: Data, adj: Tensor | None = None) -> Tensor:
         r"""``G_E(embed(features(x)))``: the encoder's embeddings ``[N, T, D]`` of the unmasked

@@ -19,8 +19,8 @@ from torch_geometric.nn import global_mean_pool
 
 from skelgraph.nn.activation import FastPReLU as PReLU  # torch's PReLU, same weights, faster backward
 from skelgraph.nn.conv import make_conv
-from skelgraph.nn.encoder import EncoderMixin, graph_centers
-from skelgraph.nn.features import check_features, frame_present, skeleton_features
+from skelgraph.nn.encoder import EncoderMixin, graph_centers, graph_parents
+from skelgraph.nn.features import check_features, frame_present, hide_bones_of_hidden_parents, skeleton_features
 from skelgraph.nn.losses import RECONSTRUCTION_LOSSES, edge_reconstruction_loss, info_nce_loss, reconstruction_loss
 from skelgraph.nn.strl import TEMPORAL_MODES, STRLTrunkMixin
 
@@ -95,7 +95,9 @@ class SkeletonMAE(STRLTrunkMixin, EncoderMixin, Module):
         beta (float): Exponent of the scaled cosine error. (default: ``2.0``)
         neg_ratio (float): Negative pairs per positive for the edge loss. (default: ``1.0``)
         fused (bool): Convs use their fused sparse product. (default: ``True``)
-        features (Sequence[str]): Input features. (default: ``("position",)``, the paper's)
+        features (Sequence[str]): Input features (:data:`~skelgraph.nn.features.FEATURES`); with
+            ``"bone"``, the bone of a joint whose parent is hidden is zeroed in the masked input
+            (it would give the parent away). (default: ``("position",)``, the paper's)
         targets (Sequence[str]): Features rebuilt at hidden joints: ``"position"`` (the
             paper's), ``"motion"`` (frame-to-frame displacement, as masked motion prediction),
             or both. (default: ``("position",)``)
@@ -146,8 +148,8 @@ class SkeletonMAE(STRLTrunkMixin, EncoderMixin, Module):
         if loss not in RECONSTRUCTION_LOSSES:
             raise ValueError(f"loss must be one of {', '.join(RECONSTRUCTION_LOSSES)}, got {loss!r}")
         self.target_names = check_features(targets, "targets")
-        if "trajectory" in self.target_names:
-            raise ValueError("targets can be position and motion (the trajectory is the same for every joint)")
+        if not set(self.target_names) <= {"position", "motion"}:
+            raise ValueError(f"targets can be position and motion, got {list(self.target_names)}")
         self._build_encoder(in_channels, hidden_channels, enc_layers, conv, features, temporal_kernel,
                             temporal_block, fused=fused, **conv_kwargs)
         d = hidden_channels
@@ -271,7 +273,10 @@ class SkeletonMAE(STRLTrunkMixin, EncoderMixin, Module):
             raise ValueError("SkeletonMAE.forward needs data.keep_mask (apply a masking transform first)")
         hop = getattr(data, "hop", None)
         centers = graph_centers(data, self.feature_names + self.target_names)
-        inputs = skeleton_features(x, self.feature_names, centers)
+        parents = graph_parents(data, self.feature_names)
+        inputs = skeleton_features(x, self.feature_names, centers, parents)
+        if parents is not None:
+            inputs = hide_bones_of_hidden_parents(inputs, self.feature_names, keep_mask, parents)
         h = self.embed_masked(inputs, keep_mask)
         h = self.run_encoder(h, data.edge_index, hop, adj) if self.scope == "encoder" else self.run_trunk(h, data, adj)
         h_dec, x_hat = self.run_decoder(self.remask(h, keep_mask), data.edge_index, hop, adj)

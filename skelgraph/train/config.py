@@ -27,7 +27,7 @@ class ConfigError(ValueError):
 
 
 # input features of the encoder and reconstruction targets (skelgraph.nn.features)
-Feature = Literal["position", "motion", "trajectory"]
+Feature = Literal["position", "motion", "trajectory", "bone"]
 Target = Literal["position", "motion"]
 TemporalBlock = Literal["depthwise", "full", "bottleneck"]  # skelgraph.nn.encoder.TEMPORAL_BLOCKS
 ConvName = Literal[CONV_NAMES]  # type: ignore[valid-type]  # a conv of skelgraph.nn.conv.CONV_CLASSES
@@ -49,7 +49,8 @@ class PretrainConfig:
     dec_layers: int = 1
     conv: ConvName = "gin"
     # the encoder's input features (position = the coordinates, the paper's; motion = frame-to-frame
-    # displacement; trajectory = the centre joint's track, needs files preprocessed with --no-center)
+    # displacement; trajectory = the centre joint's track, needs files preprocessed with --no-center;
+    # bone = the joint minus its parent joint, zeroed in the masked input where the parent is hidden)
     features: tuple[Feature, ...] = ("position",)
     temporal_kernel: int = 0  # depthwise temporal conv after each encoder layer; 0 = frame-wise (the paper's)
     # the kind of that temporal layer: depthwise (D * k weights), full (ST-GCN's unit: a D -> D conv over

@@ -50,7 +50,7 @@ from torch import Tensor
 from torch_geometric.loader import DataLoader
 
 from skelgraph.data.files import atomic_write_text, make_folder
-from skelgraph.nn.encoder import graph_centers
+from skelgraph.nn.encoder import graph_centers, graph_parents
 from skelgraph.nn.features import skeleton_features
 from skelgraph.nn.pool import segment_pool
 from skelgraph.train.config import PretrainConfig
@@ -73,7 +73,8 @@ def raw_input_features(data: Any, features: Sequence[str]) -> Tensor:
     r"""The raw-input baseline of a batch: the encoder's input channels ``[N, T, C_f]``
     (:func:`~skelgraph.nn.features.skeleton_features` of ``data.x``), flattened per graph in
     node order: ``[B, V * M * T * C_f]``."""
-    x = skeleton_features(data.x, list(features), graph_centers(data, list(features)))
+    features = list(features)
+    x = skeleton_features(data.x, features, graph_centers(data, features), graph_parents(data, features))
     batch = getattr(data, "batch", None)
     return segment_pool(x, batch, getattr(data, "num_graphs", 1), segments=x.size(1), keep_nodes=True)
 

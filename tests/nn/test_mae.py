@@ -6,6 +6,7 @@ from torch_geometric.data import Batch, Data
 from skelgraph.data.sample import skeleton_to_data
 from skelgraph.graph import COCO17
 from skelgraph.nn import SkeletonMAE, dense_adjacency
+from skelgraph.nn.encoder import graph_parents
 from skelgraph.nn.mae import hidden_end_negatives
 
 T, D = 4, 16
@@ -150,3 +151,23 @@ def test_hidden_end_negatives_are_uniform_over_allowed_partners():
     counts = torch.bincount(neg[1], minlength=6)
     assert counts[:2].sum() == 0  # itself and its bone neighbour
     assert counts[2:].min() > 1350 and counts[2:].max() < 1650  # ~1500 each (4 allowed partners)
+
+
+def test_bone_feature_never_gives_a_hidden_joint_away(batch):
+    generator = torch.Generator().manual_seed(0)
+    batch.keep_mask = torch.rand(51, generator=generator) > 0.4
+    parents = graph_parents(batch, ["bone"])
+    assert bool((batch.keep_mask & ~batch.keep_mask[parents]).any())  # visible joints with a hidden parent
+    mae = model(features=["position", "bone"]).eval()
+    x_hat = mae(batch)["x_hat"]
+    moved = batch.clone()
+    moved.x = torch.where(batch.keep_mask.view(-1, 1, 1), batch.x, batch.x + 5.0)  # hidden joints moved
+    torch.testing.assert_close(mae(moved)["x_hat"], x_hat)
+
+
+def test_bone_parents_include_the_bones_a_transform_moved_out(batch):
+    full = graph_parents(batch, ["bone"])
+    touches = torch.isin(batch.edge_index, torch.tensor([3, 9, 20])).any(dim=0)  # as MaskEdges does
+    batch.masked_edge_index, batch.edge_index = batch.edge_index[:, touches], batch.edge_index[:, ~touches]
+    assert torch.equal(graph_parents(batch, ["bone"]), full)
+    assert not torch.equal(graph_parents(Batch(edge_index=batch.edge_index, hop=batch.hop), ["bone"]), full)
