@@ -121,7 +121,10 @@ def main() -> None:
         log_interval()
     except ValueError as err:
         raise click.ClickException(str(err)) from None
-    apply_default_threads()  # torch threads = the free cores, unless OMP_NUM_THREADS is set (skelgraph/threads.py)
+    threads = apply_default_threads()  # torch threads = the free cores, unless OMP_NUM_THREADS is set (threads.py)
+    if threads.ignored is not None:
+        click.echo(f"warning: OMP_NUM_THREADS={threads.ignored!r} is not a positive whole number; "
+                   f"using {threads.threads} (the default for the free cores)", err=True)
     keep_freed_memory()  # glibc reuses freed memory: no page faults per large tensor (skelgraph/allocator.py)
 
 

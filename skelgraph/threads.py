@@ -44,6 +44,7 @@ class ThreadChoice:
     cores: int
     busy: float | None = None  # cores other processes used during the sample
     other_jobs: int = 0  # other skelgraph processes
+    ignored: str | None = None  # an OMP_NUM_THREADS that is not a positive whole number (replaced)
 
     def describe(self) -> str:
         r"""One line for ``skelgraph env`` and logs.
@@ -56,7 +57,8 @@ class ThreadChoice:
             return f"{self.threads} ({self.source})"
         jobs = f", {self.other_jobs} other skelgraph job{'s' * (self.other_jobs != 1)}" if self.other_jobs else ""
         busy = f", {self.busy:.1f} busy with other processes" if self.busy is not None else ""
-        return f"{self.threads} (default: {self.cores} cores{busy}{jobs})"
+        ignored = f"; {ENV_VAR}={self.ignored!r} ignored: not a positive whole number" if self.ignored else ""
+        return f"{self.threads} (default: {self.cores} cores{busy}{jobs}{ignored})"
 
 
 def available_cores() -> int:
@@ -141,15 +143,17 @@ def other_skelgraph_jobs() -> int:
 
 def default_threads(sample_seconds: float = SAMPLE_SECONDS) -> ThreadChoice:
     r"""The thread count of the module docs: the user's ``OMP_NUM_THREADS`` if set, else what
-    the free cores allow (at least 1)."""
+    the free cores allow (at least 1). A value that is not a positive whole number is recorded
+    in ``ignored`` (the CLI warns) and the default is taken."""
     cores = available_cores()
     user = os.environ.get(ENV_VAR, "").strip()
     if user.isdigit() and int(user) > 0:
         return ThreadChoice(int(user), f"{ENV_VAR}={user}", cores)
+    ignored = os.environ.get(ENV_VAR) if user else None
     busy = busy_cores(sample_seconds, cores)
     jobs = other_skelgraph_jobs() if Path("/proc").is_dir() else 0
     taken = max(busy or 0.0, float(jobs))
-    return ThreadChoice(max(1, min(cores, round(cores - taken))), "default", cores, busy, jobs)
+    return ThreadChoice(max(1, min(cores, round(cores - taken))), "default", cores, busy, jobs, ignored)
 
 
 def apply_default_threads(sample_seconds: float = SAMPLE_SECONDS) -> ThreadChoice:

@@ -82,3 +82,21 @@ def test_counts_other_skelgraph_processes():
 def test_env_command_shows_the_choice():
     result = CliRunner().invoke(main, ["env"])
     assert result.exit_code == 0 and "cpu threads" in result.output and "chosen" in result.output
+
+
+@pytest.mark.parametrize("value", ["abc", "0", "-2"])
+def test_invalid_environment_value_is_recorded_and_the_default_taken(machine, monkeypatch, value):
+    machine(2, 0.0)
+    monkeypatch.setenv("OMP_NUM_THREADS", value)
+    choice = threads.default_threads()
+    assert choice.source == "default" and choice.ignored == value
+    assert f"OMP_NUM_THREADS='{value}' ignored" in choice.describe()
+
+
+def test_cli_warns_about_an_invalid_environment_value(machine, monkeypatch):
+    machine(2, 0.0)
+    monkeypatch.setenv("OMP_NUM_THREADS", "two")
+    result = CliRunner().invoke(main, ["env"])
+    assert result.exit_code == 0
+    assert "warning: OMP_NUM_THREADS='two' is not a positive whole number" in result.stderr
+    assert os.environ["OMP_NUM_THREADS"].isdigit()  # replaced before torch could read it
