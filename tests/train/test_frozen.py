@@ -9,6 +9,7 @@ from skelgraph.data.dataset import SkeletonDataset
 from skelgraph.data.synth_file import write_synthetic
 from skelgraph.train.config import PretrainConfig, load_config
 from skelgraph.train.evaluate import EvaluationError
+from skelgraph.nn.encoder import graph_parents
 from skelgraph.train.frozen import _with_copies, format_table, frozen_evaluate, linear_probe_scores, raw_input_features
 from skelgraph.train.pretrain import pretrain
 
@@ -60,6 +61,15 @@ def test_raw_features_are_the_input_channels_flattened(run):
     flat = raw_input_features(sample, ["position"])
     assert flat.shape == (1, sample.x.numel())
     assert torch.equal(flat[0], sample.x.reshape(-1))
+
+
+def test_raw_features_with_bones_hold_the_joint_minus_parent(run):
+    data, _ = run
+    sample = SkeletonDataset(data, split="test", num_frames=8)[0]
+    flat = raw_input_features(sample, ["position", "bone"]).view(sample.x.size(0), 8, -1)
+    parent = graph_parents(sample, ["bone"])
+    channels = sample.x.size(-1)
+    torch.testing.assert_close(flat[..., channels:], sample.x - sample.x[parent])
 
 
 def test_random_encoder_is_seeded(run):
