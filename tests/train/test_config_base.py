@@ -76,3 +76,10 @@ def test_a_broken_base_is_an_error_even_when_overridden(tmp_path):
     (tmp_path / "child.toml").write_text('base = "base.toml"\nlr = 0.1\n')
     with pytest.raises(ConfigError, match="base.toml: lr must be > 0"):
         load_config(FinetuneConfig, tmp_path / "child.toml")
+
+
+def test_ucla_finetune_configs_take_the_encoder_from_the_pre_training_run():
+    # a D = 128 checkpoint fine-tunes with these files and no --set (unset = the run's width)
+    for name in ("ucla_finetune.toml", "ucla_finetune_motion.toml"):
+        config = load_config(FinetuneConfig, REPO / "experiments" / name)
+        assert config.hidden_channels is None and config.enc_layers is None and config.conv is None
