@@ -14,6 +14,7 @@ import argparse
 import json
 from pathlib import Path
 
+from skelgraph.data.files import atomic_write_text
 from skelgraph.data.h5 import H5Skeletons
 
 
@@ -32,7 +33,7 @@ def main() -> None:
     parser.add_argument("out", type=Path, help="split file to write (.json)")
     args = parser.parse_args()
     splits = xval_splits(H5Skeletons(args.data))
-    args.out.write_text(json.dumps(splits) + "\n")
+    atomic_write_text(args.out, json.dumps(splits) + "\n")  # a killed run leaves no half-written split file
     print(", ".join(f"{k}: {len(v)}" for k, v in splits.items()))
 
 
