@@ -949,6 +949,8 @@ def env() -> None:
     import torch
     import torch_geometric
 
+    from skelgraph.nn.linear import onednn_linear_status
+
     try:
         import torch_scatter
         scatter = torch_scatter.__version__
@@ -966,7 +968,8 @@ def env() -> None:
                        ("numpy", np.__version__), ("h5py", h5py.__version__), ("click", metadata.version("click")),
                        ("matplotlib", mpl), ("cuda device", cuda),
                        ("cpu threads", f"{torch.get_num_threads()}; chosen {current_choice().describe()}"),
-                       ("freed memory", allocator.applied or keep_freed_memory())):
+                       ("freed memory", allocator.applied or keep_freed_memory()),
+                       ("oneDNN linear", onednn_linear_status())):
         click.echo(f"{key:16s}{value}")
 
 

@@ -39,6 +39,8 @@ import torch
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))  # the candidate is this checkout's skelgraph, whatever is installed
 
+from skelgraph.allocator import keep_freed_memory  # noqa: E402
+
 
 def import_revision(rev: str, names: list[str]) -> dict[str, ModuleType]:
     """Modules ``names`` (e.g. ``skelgraph.train.finetune``) as they are at git revision ``rev``;
@@ -148,6 +150,7 @@ def main() -> None:
     parser.add_argument("--amp", action="store_true", help="the candidate runs under bf16 autocast")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
+    print("freed memory:", keep_freed_memory())  # as the CLI's runs: no page faults per large tensor
     torch.set_num_threads(args.threads)
     from skelgraph.bench.timing import paired_times
     import skelgraph.train.finetune as cand_finetune

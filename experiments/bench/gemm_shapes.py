@@ -5,8 +5,9 @@ in the same process: what bounds a step's fraction of the GEMM limit even with n
     python experiments/bench/gemm_shapes.py --model strl --batch 32 --joints 20 --persons 1 --frames 32   # NW-UCLA
 
 Runs one untimed step, measures the GEMM (``skelgraph.bench.measure_gemm``), then one step under
-a ``TorchDispatchMode`` that times every ``aten::mm``/``aten::addmm`` with an operand of more than
-a million entries and groups them by shapes and strides. Prints per group the seconds, calls and
+a ``TorchDispatchMode`` that times every ``aten::mm``/``aten::addmm`` and oneDNN linear
+(``mkldnn::_linear_pointwise``, :mod:`skelgraph.nn.linear`) with an operand of more than a
+million entries and groups them by shapes and strides. Prints per group the seconds, calls and
 the fraction of the GEMM rate, and the total over all of them. One thread.
 """
 from __future__ import annotations
@@ -26,6 +27,7 @@ from skelgraph.allocator import keep_freed_memory  # noqa: E402
 from skelgraph.bench import BenchConfig, build_models, make_batches, make_step, measure_gemm  # noqa: E402
 
 PRODUCTS = (torch.ops.aten.mm.default, torch.ops.aten.addmm.default)
+ONEDNN = torch.ops.mkldnn._linear_pointwise.default  # skelgraph.nn.linear's products: x [M, K] @ w [N, K]^T
 
 
 class TimeProducts(TorchDispatchMode):
@@ -35,14 +37,17 @@ class TimeProducts(TorchDispatchMode):
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
-        if func not in PRODUCTS:
+        if func not in PRODUCTS and func is not ONEDNN:
             return func(*args, **kwargs)
         a, b = args[-2:] if func is torch.ops.aten.addmm.default else args[:2]
+        if func is ONEDNN:
+            b = b.t()  # as a [K, N] operand (its strides show the transposed weight)
         if max(a.numel(), b.numel()) <= 1_000_000:
             return func(*args, **kwargs)
         start = time.perf_counter()
         out = func(*args, **kwargs)
-        group = self.groups[(func.__name__.split(".")[0], tuple(a.shape), a.stride(), tuple(b.shape), b.stride())]
+        name = "onednn_linear" if func is ONEDNN else func.__name__.split(".")[0]
+        group = self.groups[(name, tuple(a.shape), a.stride(), tuple(b.shape), b.stride())]
         group[0] += 1
         group[1] += time.perf_counter() - start
         group[2] += 2 * a.size(0) * a.size(1) * b.size(1)
@@ -66,7 +71,7 @@ def main() -> None:
     step = make_step(args.model, build_models(args.conv, config)[args.model], None, batches, None, "fused",
                      "fwd+bwd")
     step(0)
-    gemm = measure_gemm(1, torch.device("cpu"))["gflops_per_s"]
+    gemm = measure_gemm(1, torch.device("cpu"))["gflops_per_s"]  # the faster of MKL's and oneDNN's
     timer = TimeProducts()
     with timer:
         step(1)

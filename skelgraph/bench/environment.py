@@ -12,6 +12,7 @@ from typing import Any
 import torch
 
 from skelgraph import allocator
+from skelgraph.nn.linear import onednn_linear_status
 from skelgraph.threads import available_cores, busy_between, cpu_jiffies
 
 
@@ -49,7 +50,8 @@ def environment(device: torch.device) -> dict[str, Any]:
             "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else
             (platform.processor() or platform.machine()), "threads": torch.get_num_threads(),
             "python": platform.python_version(), "huge_pages": os.environ.get("THP_MEM_ALLOC_ENABLE", "unset"),
-            "freed_memory": allocator.applied or "glibc defaults (not via the CLI)"}
+            "freed_memory": allocator.applied or "glibc defaults (not via the CLI)",
+            "onednn_linear": onednn_linear_status()}
 
 
 class OtherLoad:

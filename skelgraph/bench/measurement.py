@@ -101,18 +101,29 @@ def _sampled_addmm_flops(mask: torch.Tensor, mat1: torch.Tensor, *args: Any, out
     return 2 * mask._nnz() * mat1.size(-1)  # one length-K dot product per stored entry
 
 
+def _onednn_linear_flops(x: torch.Tensor, weight: torch.Tensor, *args: Any, **kwargs: Any) -> int:
+    return 2 * x.numel() * weight.size(0)  # x [M, C_in] W^T: as FlopCounterMode's addmm (the bias not counted)
+
+
 _sparse_mm_flops._get_raw = True  # type: ignore[attr-defined]  # FlopCounterMode passes the tensors, not shapes
 _sampled_addmm_flops._get_raw = True  # type: ignore[attr-defined]
+_onednn_linear_flops._get_raw = True  # type: ignore[attr-defined]
 SPARSE_FLOP_FORMULAS = {torch.ops.aten._sparse_mm_reduce_impl: _sparse_mm_flops,
                         torch.ops.aten.sparse_sampled_addmm: _sampled_addmm_flops}
+# skelgraph.nn.linear's oneDNN products, which FlopCounterMode does not know (a dense count)
+DENSE_FLOP_FORMULAS = {}
+with contextlib.suppress(AttributeError, RuntimeError):  # a build without oneDNN lacks the op
+    DENSE_FLOP_FORMULAS[torch.ops.mkldnn._linear_pointwise] = _onednn_linear_flops
 
 
 def count_flops(step: Callable[[], Any]) -> tuple[int, int]:
     r"""``(all, sparse)`` floating-point operations of one call of ``step``, counted by
     ``torch.utils.flop_counter.FlopCounterMode``: its formulas for dense products (``mm``,
-    ``bmm``, ``addmm``, convolutions; 2 per multiply-add), and ours for the sparse products it
-    leaves at zero (the fused path's CSR products ``torch.sparse.mm(adj, x, "sum")`` and GAT's
-    sampled products: 2 per stored entry and output column), which make up ``sparse``.
+    ``bmm``, ``addmm``, convolutions; 2 per multiply-add), ours for oneDNN's linear (the same
+    count as ``addmm``; :mod:`skelgraph.nn.linear` sends large float32 products there), and ours
+    for the sparse products it leaves at zero (the fused path's CSR products
+    ``torch.sparse.mm(adj, x, "sum")`` and GAT's sampled products: 2 per stored entry and output
+    column), which make up ``sparse``.
     Gathers, scatters, softmax and other element-wise work are not counted by either.
 
     Example:
@@ -121,7 +132,7 @@ def count_flops(step: Callable[[], Any]) -> tuple[int, int]:
     """
     from torch.utils.flop_counter import FlopCounterMode
 
-    with FlopCounterMode(display=False, custom_mapping=SPARSE_FLOP_FORMULAS) as counter:
+    with FlopCounterMode(display=False, custom_mapping={**SPARSE_FLOP_FORMULAS, **DENSE_FLOP_FORMULAS}) as counter:
         step()
     counts = counter.get_flop_counts().get("Global", {})
     sparse = sum(v for op, v in counts.items() if op in SPARSE_FLOP_FORMULAS)
@@ -131,24 +142,38 @@ def count_flops(step: Callable[[], Any]) -> tuple[int, int]:
 def measure_gemm(threads: int, device: torch.device, size: int = 2048, repeats: int = 5) -> dict[str, Any]:
     r"""The float32 GEMM rate ``size^3`` with ``threads`` torch threads: the machine's limit for
     dense arithmetic, against which a step's counted GFLOP/s is read. Median of ``repeats``
-    products (one untimed first); ``{"size", "threads", "seconds", "gflops_per_s"}``."""
+    products (one untimed first) of each library PyTorch can use here (``torch.mm``, i.e. MKL
+    or OpenBLAS; on a CPU also oneDNN's matmul, which :mod:`skelgraph.nn.linear` uses, when
+    available), the fastest kept: ``{"size", "threads", "seconds", "gflops_per_s", "library",
+    "by_library"}`` (``by_library``: GFLOP/s of each)."""
+    from skelgraph.nn.linear import _onednn, onednn_linear_available
+
     gen = torch.Generator().manual_seed(0)
     a, b = (torch.randn(size, size, generator=gen).to(device) for _ in range(2))
+    products: dict[str, Callable[[], Any]] = {"torch.mm": lambda: a @ b}
+    if device.type == "cpu" and onednn_linear_available() and torch.backends.mkldnn.enabled:
+        b_t = b.t().contiguous()
+        products["oneDNN"] = lambda: _onednn(a, b_t, None)  # a (b^T)^T = a b
     saved = torch.get_num_threads()
     torch.set_num_threads(threads)
+    medians = {}
     try:
-        a @ b
-        seconds = []
-        for _ in range(repeats):
-            synchronize(device)
-            start = time.perf_counter()
-            a @ b
-            synchronize(device)
-            seconds.append(time.perf_counter() - start)
+        for name, product in products.items():
+            product()
+            seconds = []
+            for _ in range(repeats):
+                synchronize(device)
+                start = time.perf_counter()
+                product()
+                synchronize(device)
+                seconds.append(time.perf_counter() - start)
+            medians[name] = float(np.median(seconds))
     finally:
         torch.set_num_threads(saved)
-    median = float(np.median(seconds))
-    return {"size": size, "threads": threads, "seconds": median, "gflops_per_s": 2 * size ** 3 / median / 1e9}
+    library = min(medians, key=medians.__getitem__)
+    rate = {name: 2 * size ** 3 / median / 1e9 for name, median in medians.items()}
+    return {"size": size, "threads": threads, "seconds": medians[library], "gflops_per_s": rate[library],
+            "library": library, "by_library": rate}
 
 
 def measure_read_rate(path: str | Path, workers: int, batch_size: int, num_frames: int, num_samples: int,

@@ -12,7 +12,7 @@ from typing import Any
 
 import torch
 from torch import Tensor
-from torch.nn import Linear, Module, ModuleList, Parameter, Sequential
+from torch.nn import Module, ModuleList, Parameter, Sequential
 from torch_geometric.data import Data
 from torch_geometric.nn.inits import reset
 from torch_geometric.nn import global_mean_pool
@@ -20,6 +20,7 @@ from torch_geometric.nn import global_mean_pool
 from skelgraph.nn.activation import FastPReLU as PReLU  # torch's PReLU, same weights, faster backward
 from skelgraph.nn.conv import make_conv
 from skelgraph.nn.encoder import EncoderMixin, graph_centers, graph_parents
+from skelgraph.nn.linear import FastLinear as Linear  # torch's Linear, same weights, faster CPU products
 from skelgraph.nn.features import check_features, frame_present, hide_bones_of_hidden_parents, skeleton_features
 from skelgraph.nn.losses import RECONSTRUCTION_LOSSES, edge_reconstruction_loss, info_nce_loss, reconstruction_loss
 from skelgraph.nn.strl import TEMPORAL_MODES, STRLTrunkMixin

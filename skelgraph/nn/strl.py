@@ -31,6 +31,7 @@ from torch_geometric.utils import scatter
 
 from skelgraph.nn.activation import FastPReLU as PReLU  # torch's PReLU, same weights, faster backward
 from skelgraph.nn.encoder import ENCODER_PREFIXES, EncoderMixin
+from skelgraph.nn.linear import linear
 from skelgraph.nn.temporal import (batch_norm_last, can_fuse_batch_norms, contiguous_grad, linear_1x1,
                                    max_pool_time_last, temporal_conv_last)
 
@@ -116,7 +117,7 @@ def strl_mix(h: Tensor, g: Tensor, group: Tensor, size: int | None, lin: Module,
     the halves of its weight: the same linear map, but the ``S`` half runs on the ``G`` pooled
     rows instead of all ``N`` nodes, and the ``[N, T, 2D]`` concatenation is never built."""
     w_h, w_s = lin.weight.split(h.size(-1), dim=1)
-    z = add_repeated(F.linear(h, w_h, lin.bias), F.linear(sum_pool(g, group, size), w_s), group, size)
+    z = add_repeated(linear(h, w_h, lin.bias), linear(sum_pool(g, group, size), w_s), group, size)
     # the norm in the residual stream's precision: CPU autocast leaves layer_norm in bf16
     # (CUDA's runs it in float32), and this norm scales every STRL update
     return h + act(norm(z.to(h.dtype)))

@@ -31,6 +31,8 @@ import torch.nn.functional as F
 from torch import Tensor
 from torch.nn import BatchNorm1d, Conv1d, MaxPool1d
 
+from skelgraph.nn.linear import linear
+
 
 def batch_norm_last(x: Tensor, norms: Sequence[BatchNorm1d]) -> Tensor:
     r"""The ``BatchNorm1d`` layers ``norms`` applied to consecutive channel blocks of ``x``
@@ -79,7 +81,7 @@ def linear_1x1(x: Tensor, convs: Sequence[Conv1d]) -> Tensor:
     outputs side by side: ``[N, T, sum C_out]``, one matrix product."""
     weight = torch.cat([c.weight.squeeze(-1) for c in convs])  # [sum C_out, C_in]
     bias = None if convs[0].bias is None else torch.cat([c.bias for c in convs])
-    return F.linear(x, weight, bias)
+    return linear(x, weight, bias)
 
 
 def temporal_conv_last(x: Tensor, conv: Conv1d) -> Tensor:
@@ -94,7 +96,7 @@ def temporal_conv_last(x: Tensor, conv: Conv1d) -> Tensor:
         raise ValueError(f"temporal_conv_last handles stride-1 'same' convolutions only, got {conv}")
     columns = frame_shifts(x, k, d)  # [N, T, k*C_in]
     weight = conv.weight.permute(0, 2, 1).reshape(conv.out_channels, -1)  # [C_out, k*C_in], (j, c) order
-    return F.linear(columns, weight, conv.bias)
+    return linear(columns, weight, conv.bias)
 
 
 def _shift_ranges(t: int, k: int, d: int) -> list[tuple[int, int, int]]:

@@ -2,6 +2,7 @@ import json
 import subprocess
 import sys
 
+import pytest
 import torch
 
 from skelgraph.bench import BenchConfig, build_models, count_flops, make_batches, make_step, measure_gemm
@@ -41,6 +42,15 @@ def test_gemm_rate_is_measured_with_the_asked_threads():
     assert gemm["threads"] == 1 and gemm["gflops_per_s"] > 0 and torch.get_num_threads() == before
 
 
+def test_gemm_limit_is_the_fastest_library():
+    from skelgraph.nn.linear import onednn_linear_available
+
+    gemm = measure_gemm(1, torch.device("cpu"), size=128, repeats=2)
+    expected = {"torch.mm", "oneDNN"} if onednn_linear_available() else {"torch.mm"}
+    assert set(gemm["by_library"]) == expected
+    assert gemm["gflops_per_s"] == max(gemm["by_library"].values()) == gemm["by_library"][gemm["library"]]
+
+
 def test_targets_script_reads_the_json(tmp_path):
     doc = {"rows": [{"model": "strl", "mode": "fwd+bwd", "conv": "gin", "path": "fused", "gemm_fraction": 0.41,
                      "vs_dense": {"low": 1.02}}]}
@@ -49,3 +59,14 @@ def test_targets_script_reads_the_json(tmp_path):
                              str(tmp_path / "b.json")], capture_output=True, text=True, timeout=60)
     assert result.returncode == 1 and "MISSED strl gin fraction of the GEMM limit: 0.41" in result.stdout
     assert "met    strl gin fused/dense" in result.stdout
+
+
+def test_flop_count_includes_the_onednn_products():
+    import skelgraph.nn.linear as linear_module
+
+    if not linear_module.onednn_linear_available():
+        pytest.skip("this PyTorch build has no working oneDNN linear")
+    x, w = torch.randn(linear_module.ONEDNN_MIN_ROWS, 8), torch.randn(4, 8)
+    assert count_flops(lambda: linear_module.linear(x, w)) == (2 * x.size(0) * 8 * 4, 0)
+    with torch.no_grad():
+        assert count_flops(lambda: linear_module.linear(x, w)) == count_flops(lambda: x @ w.t())

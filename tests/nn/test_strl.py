@@ -309,7 +309,41 @@ def test_fast_layers_compute_what_torchs_layers_compute_in_float64():
         logits = model(batch)
         torch.nn.functional.cross_entropy(logits, batch.y.view(-1)).backward()
         outs.append((logits, [p.grad for p in model.parameters()]))
-    assert swapped == 10  # the embedding; PReLUs: 3 in the GIN MLPs, 3 after the convs, 3 in the STRL layers
+    # FastLinear: the embedding and the 3 GIN MLPs' two layers; PReLUs: 3 in the GIN MLPs, 3 after
+    # the convs, 3 in the STRL layers
+    assert swapped == 16
     torch.testing.assert_close(outs[0][0], outs[1][0], rtol=1e-12, atol=1e-14)
     for (name, _), a, b in zip(ours.named_parameters(), outs[0][1], outs[1][1]):
         torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-13, msg=name)
+
+
+def test_onednn_products_leave_a_float32_training_step_as_it_was(monkeypatch):
+    # skelgraph.nn.linear sends the model's large float32 products to oneDNN instead of MKL:
+    # the logits and every gradient of a step equal those with oneDNN disabled, to float32 rounding
+    import skelgraph.nn.linear as linear_module
+
+    if not linear_module.onednn_linear_available():
+        pytest.skip("this PyTorch build has no working oneDNN linear")
+    calls = []
+    original = linear_module._onednn
+    monkeypatch.setattr(linear_module, "_onednn", lambda *args: calls.append(1) or original(*args))
+    monkeypatch.setattr(linear_module, "ONEDNN_MIN_ROWS", 1)  # the tiny batch's 1,600 rows
+    model = _model()
+    batch = Batch.from_data_list([_sample(2, seed) for seed in range(2)])
+    outs = []
+    for enabled in (True, False):
+        torch.manual_seed(1)  # the same dropout mask
+        torch.backends.mkldnn.enabled = enabled
+        try:
+            model.zero_grad()
+            logits = model(batch)
+            torch.nn.functional.cross_entropy(logits, batch.y.view(-1)).backward()
+        finally:
+            torch.backends.mkldnn.enabled = True
+        outs.append((logits.detach(), [p.grad.clone() for p in model.parameters()]))
+        if enabled:
+            assert len(calls) > 20  # every GIN, STRL and temporal product above the row threshold
+    torch.testing.assert_close(outs[0][0], outs[1][0], rtol=1e-5, atol=1e-6)
+    scale = max(float(g.abs().max()) for g in outs[1][1])
+    for (name, _), a, b in zip(model.named_parameters(), outs[0][1], outs[1][1]):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6 * scale, msg=name)
