@@ -223,8 +223,9 @@ def _gemm_line(gemm: dict | None) -> str:
         return "# GEMM limit: not measured"
     return (f"# GFLOP: counted per step by torch's FlopCounterMode (dense products, convolutions), plus the "
             f"oneDNN linear products and sparse products it skips (2 per multiply-add; sparse: per stored entry "
-            f"and column); gathers, scatters and element-wise ops are not counted. 'of GEMM': GFLOP/s over a {gemm['size']}^3 float32 GEMM measured in this run with the same "
-            f"threads, the fastest library's ({_gemm_rates(gemm)})")
+            f"and column); gathers, scatters and element-wise ops are not counted. 'of GEMM': GFLOP/s over a "
+            f"{gemm['size']}^3 float32 GEMM measured in this run with the same threads, the fastest library's "
+            f"({_gemm_rates(gemm)})")
 
 
 def _gemm_rates(gemm: dict) -> str:

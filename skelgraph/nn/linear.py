@@ -37,11 +37,17 @@ ONEDNN_MIN_ROWS = 4096  # below it MKL's call is cheaper (measured: 1.0-1.2x at 
 OPT_OUT = "SKELGRAPH_ONEDNN"
 
 
-@functools.cache
 def onednn_linear_available() -> bool:
+    r"""Whether :func:`linear` may use oneDNN: the user did not opt out (``SKELGRAPH_ONEDNN=0``)
+    and :func:`onednn_linear_works`."""
+    return os.environ.get(OPT_OUT, "1") != "0" and onednn_linear_works()
+
+
+@functools.cache
+def onednn_linear_works() -> bool:
     r"""Whether this PyTorch build has the oneDNN linear and it computes ``x W^T + b`` (checked
     once, on a tiny product, against :func:`torch.nn.functional.linear`)."""
-    if os.environ.get(OPT_OUT, "1") == "0" or not torch.backends.mkldnn.is_available():
+    if not torch.backends.mkldnn.is_available():
         return False
     try:
         x, w, b = torch.randn(8, 5), torch.randn(3, 5), torch.randn(3)

@@ -43,12 +43,21 @@ def test_gemm_rate_is_measured_with_the_asked_threads():
 
 
 def test_gemm_limit_is_the_fastest_library():
-    from skelgraph.nn.linear import onednn_linear_available
+    from skelgraph.nn.linear import onednn_linear_works
 
     gemm = measure_gemm(1, torch.device("cpu"), size=128, repeats=2)
-    expected = {"torch.mm", "oneDNN"} if onednn_linear_available() else {"torch.mm"}
+    expected = {"torch.mm", "oneDNN"} if onednn_linear_works() else {"torch.mm"}
     assert set(gemm["by_library"]) == expected
     assert gemm["gflops_per_s"] == max(gemm["by_library"].values()) == gemm["by_library"][gemm["library"]]
+
+
+def test_gemm_limit_keeps_onednn_when_the_user_opts_out_of_it(monkeypatch):
+    from skelgraph.nn.linear import OPT_OUT, onednn_linear_works
+
+    if not onednn_linear_works():
+        pytest.skip("this PyTorch build has no working oneDNN linear")
+    monkeypatch.setenv(OPT_OUT, "0")  # linear stops using oneDNN; the machine's limit is the same
+    assert "oneDNN" in measure_gemm(1, torch.device("cpu"), size=128, repeats=2)["by_library"]
 
 
 def test_targets_script_reads_the_json(tmp_path):
