@@ -103,6 +103,13 @@ def test_onednn_is_not_used_in_float64_when_disabled_or_below_the_row_threshold(
     assert onednn_calls == []
 
 
+def test_onednn_check_leaves_the_global_random_state_alone():
+    # the check runs on the first large product of a process: at a resumed run's first step too
+    state = torch.get_rng_state()
+    linear_module.onednn_linear_works.__wrapped__()
+    assert torch.equal(torch.get_rng_state(), state)
+
+
 def test_onednn_opt_out_by_environment(monkeypatch):
     monkeypatch.setenv(linear_module.OPT_OUT, "0")
     assert linear_module.onednn_linear_available() is False
