@@ -98,6 +98,24 @@ def test_resume_equals_uninterrupted(synth_file, pretrained, tmp_path):
     assert [r["epoch"] for r in _records(tmp_path / "cut")] == [1, 2, 3, 4]
 
 
+def test_resume_equals_uninterrupted_with_onednn_products(synth_file, pretrained, tmp_path, monkeypatch):
+    # every product through oneDNN, and its one-time check run afresh at each start, as in a new
+    # process: a resumed run's first product must not move the random state it restored
+    import skelgraph.nn.linear as linear_module
+
+    if not linear_module.onednn_linear_works():
+        pytest.skip("this PyTorch build has no working oneDNN linear")
+    monkeypatch.setattr(linear_module, "ONEDNN_MIN_ROWS", 1)
+    runs = [(4, "full", False), (2, "cut", False), (4, "cut", True)]
+    for epochs, name, resume in runs:
+        linear_module.onednn_linear_works.cache_clear()
+        finetune(_config(epochs=epochs), synth_file, tmp_path / name, pretrained=pretrained, resume=resume,
+                 progress=False)
+    full, cut = load_finetuned(tmp_path / "full"), load_finetuned(tmp_path / "cut")
+    for key, value in full[0].state_dict().items():
+        assert torch.equal(value, cut[0].state_dict()[key]), key
+
+
 def test_linear_probe_keeps_the_encoder_frozen(synth_file, pretrained, tmp_path):
     finetune(_config(protocol="linear"), synth_file, tmp_path / "run", pretrained=pretrained, progress=False)
     model, state = load_finetuned(tmp_path / "run")
