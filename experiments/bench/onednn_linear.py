@@ -46,19 +46,14 @@ def agreement(model: torch.nn.Module, steps: dict) -> float:
     """Largest difference of the step's output and parameter gradients between the two sides,
     relative to the largest value of each (same weights, same batch)."""
     results = []
-    for step in steps.values():
-        model.zero_grad(set_to_none=True)
-        torch.manual_seed(0)  # the same dropout and masks
-        out = step(0)
-        out = out[0] if isinstance(out, tuple) else out
-        grads = [p.grad.clone() for p in model.parameters() if p.grad is not None]
-        results.append((out.detach().clone() if torch.is_tensor(out) else torch.tensor(float(out)), grads))
+    for step in steps.values():  # a fwd+bwd step: it zeroes the gradients, returns the loss or logits
+        torch.manual_seed(0)  # the same dropout
+        out = step(0).detach().clone()
+        results.append((out, [p.grad.clone() for p in model.parameters() if p.grad is not None]))
     (a, ga), (b, gb) = results
-    worst = float((a - b).abs().max() / a.abs().max().clamp_min(1e-30))
-    if ga:
-        scale = max(float(g.abs().max()) for g in ga)
-        worst = max(worst, max(float((x - y).abs().max()) for x, y in zip(ga, gb)) / scale)
-    return worst
+    scale = max(float(g.abs().max()) for g in ga)
+    return max(float((a - b).abs().max() / a.abs().max().clamp_min(1e-30)),
+               max(float((x - y).abs().max()) for x, y in zip(ga, gb)) / scale)
 
 
 def main() -> None:

@@ -64,7 +64,7 @@ def onednn_linear_status() -> str:
     and the bench's environment record)."""
     if os.environ.get(OPT_OUT, "1") == "0":
         return f"off ({OPT_OUT}=0)"
-    if not onednn_linear_available():
+    if not onednn_linear_works():
         return "off (this PyTorch build has no working oneDNN linear)"
     if not torch.backends.mkldnn.enabled:
         return "off (torch.backends.mkldnn.enabled is False)"
@@ -119,12 +119,12 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     if (x.device.type != "cpu" or x.dtype != weight.dtype or torch.is_autocast_enabled("cpu")
             or torch.compiler.is_compiling()):
         return F.linear(x, weight, bias)
+    onednn = _use_onednn(x.numel() // max(x.size(-1), 1), x)
     if not torch.is_grad_enabled():
-        rows = x.numel() // max(x.size(-1), 1)
-        if _use_onednn(rows, x):
+        if onednn:
             return _onednn(x.reshape(-1, x.size(-1)), weight, bias).view(*x.shape[:-1], weight.size(0))
         return F.linear(x, weight, bias)
-    if weight.size(1) < weight.size(0) or _use_onednn(x.numel() // max(x.size(-1), 1), x):
+    if onednn or weight.size(1) < weight.size(0):
         return _CPULinear.apply(x, weight, bias)
     return F.linear(x, weight, bias)
 
